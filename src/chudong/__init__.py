@@ -1,0 +1,1 @@
+"""chudong: proactive public administration."""

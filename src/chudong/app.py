@@ -1,0 +1,120 @@
+"""The ASGI application: shell middleware, error handling and every feature's routes."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from pathlib import Path
+from sqlalchemy.engine import Engine
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.responses import Response
+
+from chudong.config import Settings, get_settings
+from chudong.db import get_engine, pending_migrations, session_factory
+from chudong.features import feature_modules, load_models
+from chudong.kit.errors import ChudongError
+from chudong.web import i18n
+from chudong.web.metrics import LATENCY, REQUESTS
+
+log = logging.getLogger("chudong.web")
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'self'"
+    ),
+}
+# /docs loads Swagger UI from its CDN; it gets a CSP that allows exactly that.
+DOCS_CSP = (
+    "default-src 'self'; img-src 'self' data: https://fastapi.tiangolo.com; "
+    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; frame-ancestors 'none'"
+)
+
+
+class MigrationsPending(RuntimeError):
+    """The database schema is older than the code."""
+
+
+class ShellMiddleware(BaseHTTPMiddleware):
+    """Language, security headers and request metrics for every request."""
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        lang = request.query_params.get("lang") or request.cookies.get("lang")
+        if not lang:
+            accept = request.headers.get("accept-language", "")
+            lang = "en" if accept.lower().startswith("en") else request.app.state.settings.language
+        token = i18n.set_language(lang)
+        started = time.perf_counter()
+        try:
+            response = await call_next(request)
+        finally:
+            i18n._lang.reset(token)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        LATENCY.labels(request.method, path).observe(time.perf_counter() - started)
+        REQUESTS.labels(request.method, path, str(response.status_code)).inc()
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if request.url.path.startswith(("/docs", "/redoc")):
+            response.headers["Content-Security-Policy"] = DOCS_CSP
+        if request.url.scheme == "https":
+            response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+        return response
+
+
+def _error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ChudongError)
+    async def domain_error(_: Request, exc: ChudongError) -> JSONResponse:
+        return JSONResponse(exc.to_dict(), status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"field": ".".join(str(p) for p in e["loc"]), "reason": e["msg"]} for e in exc.errors()
+        ]
+        return JSONResponse({"error": "invalid", "detail": errors}, status_code=422)
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None,
+               check_migrations: bool = True) -> FastAPI:
+    """Build the application for ``settings`` (and ``engine``, when a test supplies one)."""
+    settings = settings or get_settings()
+    engine = engine or get_engine(settings.effective_database_url)
+    load_models()
+    if check_migrations:
+        pending = pending_migrations(engine)
+        if pending:
+            raise MigrationsPending(
+                f"the database is not migrated (missing {', '.join(pending)}); run `chudong db upgrade`"
+            )
+    app = FastAPI(
+        title="chudong",
+        version="0.1.0",
+        description="Proactive public administration: life events to pre-filled dossiers, "
+        "notices, deadline-tracked processing and the public service-quality index.",
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = session_factory(engine)
+    app.add_middleware(ShellMiddleware)
+    _error_handlers(app)
+    static = Path(__file__).parent / "web" / "static"
+    app.mount("/static", StaticFiles(directory=static), name="static")
+    for module in feature_modules("routes"):
+        router = getattr(module, "router", None)
+        if router is not None:
+            app.include_router(router)
+    from chudong.web.routes import router as shell_router
+
+    app.include_router(shell_router)
+    return app

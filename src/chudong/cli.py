@@ -1,0 +1,171 @@
+"""The ``chudong`` command line (Typer + Rich). Features add commands in ``<feature>/cli.py``."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from sqlalchemy.exc import OperationalError
+
+from chudong.config import ConfigError, get_settings
+from chudong.kit import clock
+
+console = Console()
+err = Console(stderr=True, soft_wrap=True)
+
+app = typer.Typer(
+    help="chudong — proactive public administration: life events → pre-filled dossiers → notices → deadlines.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database schema: migrations and status.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+class CliError(Exception):
+    """A user-facing failure: printed as one line, exit code 2."""
+
+
+@app.callback()
+def main_options(
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Run as if today were this date (YYYY-MM-DD).")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more.")] = False,
+) -> None:
+    """Global options."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if as_of:
+        try:
+            day = clock.parse_as_of(as_of)
+        except ValueError as exc:
+            raise CliError(str(exc)) from None
+        clock.set_process_clock(clock.FixedClock(day))
+
+
+def engine():
+    """Return the configured engine, turning configuration problems into CLI errors."""
+    from chudong.db import get_engine
+
+    return get_engine(get_settings().effective_database_url)
+
+
+def require_migrated():
+    """Return the engine, or fail with the command to run if migrations are pending."""
+    from chudong.db import pending_migrations
+
+    eng = engine()
+    pending = pending_migrations(eng)
+    if pending:
+        raise CliError(f"the database is not migrated (missing {', '.join(pending)}); run `chudong db upgrade`")
+    return eng
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
+    """Apply database migrations (creates the SQLite file if needed)."""
+    from chudong.db import upgrade
+
+    eng = engine()
+    upgrade(eng, revision)
+    console.print(f"[green]database is at {revision}[/green] ({eng.url.render_as_string(hide_password=True)})")
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """Say whether the database schema is current."""
+    from chudong.db import pending_migrations
+
+    pending = pending_migrations(engine())
+    if pending:
+        console.print(f"[yellow]pending migrations: {', '.join(pending)}[/yellow] — run `chudong db upgrade`")
+        raise typer.Exit(1)
+    console.print("[green]database schema is current[/green]")
+
+
+@app.command()
+def serve(
+    host: Annotated[Optional[str], typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[Optional[int], typer.Option(help="Port to listen on.")] = None,
+    workers: Annotated[int, typer.Option(help="Web worker processes.")] = 1,
+) -> None:
+    """Serve the web application and API."""
+    import uvicorn
+
+    from chudong.app import MigrationsPending, create_app
+
+    settings = get_settings()
+    try:
+        web = create_app(settings, require_migrated())
+    except MigrationsPending as exc:
+        raise CliError(str(exc)) from None
+    console.print(f"chudong listening on http://{host or settings.host}:{port or settings.port}")
+    uvicorn.run(web, host=host or settings.host, port=port or settings.port, log_level="warning",
+                workers=workers if workers > 1 else None)
+
+
+@app.command()
+def worker(
+    once: Annotated[bool, typer.Option("--once", help="Run every job once and exit.")] = False,
+    job: Annotated[Optional[list[str]], typer.Option("--job", help="Run only this job (repeatable).")] = None,
+) -> None:
+    """Run background jobs (notification dispatch, detection, deadlines) until stopped."""
+    from chudong.worker import Worker
+
+    try:
+        w = Worker(require_migrated(), only=job)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    if not w.jobs:
+        console.print("no jobs are registered")
+        return
+    if once:
+        for name, did in w.run_once().items():
+            console.print(f"{name}: {did}")
+        return
+    console.print(f"worker running jobs: {', '.join(j.name for j in w.jobs)} (Ctrl+C to stop)")
+    w.run_forever()
+
+
+@app.command()
+def demo(
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Set up the demo and exit without serving.")] = False,
+    port: Annotated[Optional[int], typer.Option(help="Port to serve on.")] = None,
+) -> None:
+    """Set up a demo province on the embedded database and serve it at http://127.0.0.1:8000."""
+    from chudong.demo import run_demo
+
+    run_demo(console, serve=not no_serve, port=port)
+
+
+def _register_features() -> None:
+    from chudong.features import feature_modules
+
+    for module in feature_modules("cli"):
+        register = getattr(module, "register", None)
+        if register is not None:
+            register(app)
+
+
+def main() -> None:
+    """Entry point: run the CLI, printing user errors as one line with exit code 2."""
+    try:
+        _register_features()
+        app()
+    except CliError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        sys.exit(2)
+    except ConfigError as exc:
+        err.print(f"[red]configuration error:[/red] {exc}")
+        sys.exit(2)
+    except OperationalError as exc:
+        from chudong.db import describe_connection_error
+
+        err.print(f"[red]error:[/red] {describe_connection_error(get_settings().effective_database_url, exc)}")
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,70 @@
+"""Settings read from the environment (prefix ``CHUDONG_``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "dev-secret-change-me"
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong; the message says which and what to do."""
+
+
+class Settings(BaseSettings):
+    """Every setting chudong reads; see README "Configuration"."""
+
+    model_config = SettingsConfigDict(env_prefix="CHUDONG_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    secret_key: str = DEV_SECRET
+    # Extra keys accepted for verifying old signatures/ciphertexts during rotation.
+    old_secret_keys: list[str] = Field(default_factory=list)
+    timezone: str = "Asia/Ho_Chi_Minh"
+    province_code: int = 48
+    language: Literal["vi", "en"] = "vi"
+    base_url: str = "http://127.0.0.1:8000"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    nats_url: str = "nats://127.0.0.1:4222"
+    # Per-ward overrides of the urban / rural / disadvantaged classification (YAML file).
+    ward_classes_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _refuse_dev_secret(self) -> Settings:
+        if self.env == "production" and self.secret_key == DEV_SECRET:
+            raise ValueError(
+                "CHUDONG_SECRET_KEY is the development default; set a long random value "
+                "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
+            )
+        return self
+
+    @property
+    def effective_database_url(self) -> str:
+        """Return the configured URL, or the embedded SQLite file in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'chudong.db').resolve()}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Return the process-wide settings, reading the environment once."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        parts = []
+        for e in exc.errors():
+            where = ".".join(str(p) for p in e["loc"])
+            msg = str(e["msg"]).removeprefix("Value error, ")
+            parts.append(f"CHUDONG_{where.upper()}: {msg}" if where else msg)
+        raise ConfigError("; ".join(parts)) from None

@@ -1,0 +1,171 @@
+"""Engine, sessions and the migration check — one code path for SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterator
+
+from sqlalchemy import DateTime, MetaData, create_engine, event, inspect
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+from chudong.config import ConfigError, get_settings
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table; constraint names are deterministic for migrations."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """An aware datetime stored as UTC; SQLite hands it back aware too."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect):  # type: ignore[override]
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTCDateTime column")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(self, value: dt.datetime | None, dialect):  # type: ignore[override]
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine for ``url`` (sqlite:/// or postgresql+psycopg://) with our defaults."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError(
+            f"CHUDONG_DATABASE_URL {url!r} is not a database URL; use sqlite:///path/to/file.db "
+            "or postgresql+psycopg://user@host/dbname"
+        ) from None
+    backend = parsed.get_backend_name()
+    if backend == "postgresql" and parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if backend not in ("sqlite", "postgresql"):
+        raise ConfigError(
+            f"database backend {backend!r} is not supported; use sqlite or postgresql"
+        )
+    try:
+        if backend == "sqlite":
+            if parsed.database and parsed.database != ":memory:":
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(parsed, connect_args={"timeout": 30})
+            event.listen(engine, "connect", _sqlite_pragmas)
+        else:
+            engine = create_engine(
+                parsed, pool_pre_ping=True, pool_size=10, max_overflow=20,
+                connect_args={"connect_timeout": 5},
+            )
+    except (NoSuchModuleError, ArgumentError) as exc:
+        raise ConfigError(f"cannot use database URL {url!r}: {exc}") from None
+    return engine
+
+
+@lru_cache(maxsize=4)
+def get_engine(url: str | None = None) -> Engine:
+    """Return the process-wide engine for the configured (or given) URL."""
+    return make_engine(url or get_settings().effective_database_url)
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Return a sessionmaker bound to ``engine`` (objects stay usable after commit)."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def unit_of_work(engine: Engine | None = None) -> Iterator[Session]:
+    """Run a block in one transaction: commit on success, roll back on error.
+
+    This is the one place (with the request dependency) where work is committed;
+    services only flush.
+    """
+    session = session_factory(engine or get_engine())()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def describe_connection_error(url: str, exc: OperationalError) -> str:
+    """Return one line saying why the database cannot be reached and what to do."""
+    safe = make_url(url).render_as_string(hide_password=True)
+    reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+    return f"cannot connect to the database {safe}: {reason} — check CHUDONG_DATABASE_URL and that the server is running"
+
+
+def pending_migrations(engine: Engine) -> list[str]:
+    """Return the ids of migrations not yet applied ([] when the database is current)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(alembic_config(engine.url.render_as_string(False)))
+    heads = set(script.get_heads())
+    with engine.connect() as conn:
+        current = set(MigrationContext.configure(conn).get_current_heads())
+    if current == heads:
+        return []
+    return sorted(heads - current) or sorted(heads)
+
+
+def alembic_config(url: str):
+    """Return an Alembic Config pointing at chudong's migrations and ``url``."""
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    cfg.attributes["chudong_url"] = url
+    return cfg
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Apply migrations up to ``revision`` on ``engine``'s database."""
+    from alembic import command
+
+    cfg = alembic_config(engine.url.render_as_string(False))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+
+
+def table_names(engine: Engine) -> list[str]:
+    """Return the tables present in the database."""
+    return inspect(engine).get_table_names()

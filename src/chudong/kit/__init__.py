@@ -1,0 +1,1 @@
+"""Small shared pieces: clock, working-day calendar, ids, text helpers."""

@@ -1,0 +1,1 @@
+"""The web shell: layout, templates, translations, static files, health and metrics."""

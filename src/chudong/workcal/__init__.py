@@ -1,0 +1,1 @@
+"""Working-day calendar overrides stored in the database (ad-hoc government decisions)."""
