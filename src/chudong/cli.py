@@ -64,7 +64,7 @@ def require_migrated():
 
 
 @db_app.command("upgrade")
-def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
+def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "heads") -> None:
     """Apply database migrations (creates the SQLite file if needed)."""
     from chudong.db import upgrade
 

@@ -156,7 +156,7 @@ def alembic_config(url: str):
     return cfg
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(engine: Engine, revision: str = "heads") -> None:
     """Apply migrations up to ``revision`` on ``engine``'s database."""
     from alembic import command
 

@@ -1,0 +1,1 @@
+"""The person index and the normalised registry data every other feature reads."""

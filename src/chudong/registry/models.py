@@ -1,0 +1,180 @@
+"""Person index and normalised agency data (the contract other features read).
+
+Every row that came from an agency keeps ``source_record_id`` → ``source_record``
+(agency, feed, source key, receipt time, raw payload): that is the provenance used
+for once-only pre-fill.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import JSON, BigInteger, Boolean, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from chudong.db import Base, UTCDateTime
+
+
+class Agency(Base):
+    """An agency that sends data (hospital, police, school, utility...) with its API key hash."""
+
+    __tablename__ = "agency"
+
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(30))  # population, hospital, police, education, health, tourism, agriculture, construction, electricity, water, social_insurance
+    api_key_hash: Mapped[str | None] = mapped_column(String(128), nullable=True)
+
+
+class SourceRecord(Base):
+    """One record as received from an agency: raw payload, normalised form, and its link."""
+
+    __tablename__ = "source_record"
+    __table_args__ = (UniqueConstraint("feed", "agency_code", "source_key"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    feed: Mapped[str] = mapped_column(String(30))  # persons, households, licences, schools, utilities, births, deaths, ...
+    agency_code: Mapped[str] = mapped_column(ForeignKey("agency.code"))
+    source_key: Mapped[str] = mapped_column(String(120))
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    content_hash: Mapped[str] = mapped_column(String(64))
+    raw: Mapped[str] = mapped_column(Text)
+    normalised: Mapped[dict] = mapped_column(JSON)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True, nullable=True)
+    link_method: Mapped[str | None] = mapped_column(String(20), nullable=True)  # pid, probabilistic, review, none
+    link_probability: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class Person(Base):
+    """One person of the index; fields as the population registry has them."""
+
+    __tablename__ = "person"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    pid: Mapped[str | None] = mapped_column(String(12), unique=True, nullable=True)  # CCCD, 12 digits
+    full_name: Mapped[str] = mapped_column(String(120))
+    name_key: Mapped[str] = mapped_column(String(120), index=True)  # lower-case, no diacritics, đ→d
+    birth_date: Mapped[dt.date] = mapped_column(Date, index=True)
+    sex: Mapped[str] = mapped_column(String(1))  # M / F
+    ethnicity: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    ward_code: Mapped[int | None] = mapped_column(ForeignKey("ward.code"), index=True, nullable=True)
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("household.id"), index=True, nullable=True)
+    phone: Mapped[str | None] = mapped_column(String(16), nullable=True)  # E.164 +84...
+    email: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    zalo_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    death_date: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    source_record_id: Mapped[int | None] = mapped_column(ForeignKey("source_record.id", use_alter=True), nullable=True)
+
+
+class Household(Base):
+    """A household with its latest poverty-review data (Decree 07/2021 indicators)."""
+
+    __tablename__ = "household"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    ward_code: Mapped[int] = mapped_column(ForeignKey("ward.code"), index=True)
+    area_type: Mapped[str] = mapped_column(String(10))  # rural / urban
+    head_person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", use_alter=True), nullable=True)
+    income_per_person: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # VND / person / month
+    survey_date: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    # the 12 indicators, True = deprived; keys: employment, dependants, nutrition, health_insurance,
+    # adult_education, child_school_attendance, housing_quality, floor_area, water_source,
+    # hygienic_latrine, telecom_use, information_assets
+    deprivations: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    source_record_id: Mapped[int | None] = mapped_column(ForeignKey("source_record.id"), nullable=True)
+
+
+class Licence(Base):
+    """A licence or card held by a person (ID card, passport, driving licence by class, ...)."""
+
+    __tablename__ = "licence"
+    __table_args__ = (UniqueConstraint("kind", "number"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    # id_card, passport, driving_licence, medical_licence, tour_guide_card, veterinary_cert, transport_licence
+    kind: Mapped[str] = mapped_column(String(30))
+    licence_class: Mapped[str | None] = mapped_column(String(10), nullable=True)  # driving: A1, A, B1, B, C1, C, D1, ...
+    number: Mapped[str] = mapped_column(String(40))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True, nullable=True)
+    holder_pid: Mapped[str | None] = mapped_column(String(12), nullable=True)  # as sent
+    issued_on: Mapped[dt.date] = mapped_column(Date)
+    expires_on: Mapped[dt.date | None] = mapped_column(Date, index=True, nullable=True)  # None = never expires
+    issuing_agency: Mapped[str] = mapped_column(String(120))
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    source_record_id: Mapped[int | None] = mapped_column(ForeignKey("source_record.id"), nullable=True)
+
+
+class School(Base):
+    """A school with its level and catchment wards."""
+
+    __tablename__ = "school"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    level: Mapped[str] = mapped_column(String(10))  # primary / lower_secondary
+    ward_code: Mapped[int] = mapped_column(ForeignKey("ward.code"))
+    catchment: Mapped[list] = mapped_column(JSON)  # list of ward codes
+    source_record_id: Mapped[int | None] = mapped_column(ForeignKey("source_record.id"), nullable=True)
+
+
+class UtilityCustomer(Base):
+    """An electricity or water customer account."""
+
+    __tablename__ = "utility_customer"
+    __table_args__ = (UniqueConstraint("utility", "customer_no"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    utility: Mapped[str] = mapped_column(String(12))  # electricity / water
+    customer_no: Mapped[str] = mapped_column(String(40))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True, nullable=True)
+    ward_code: Mapped[int | None] = mapped_column(ForeignKey("ward.code"), nullable=True)
+    source_record_id: Mapped[int | None] = mapped_column(ForeignKey("source_record.id"), nullable=True)
+
+
+class VitalEvent(Base):
+    """A birth or death notified by a hospital / commune (normalised from FHIR)."""
+
+    __tablename__ = "vital_event"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))  # birth / death
+    source_record_id: Mapped[int] = mapped_column(ForeignKey("source_record.id"), unique=True)
+    subject_person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), nullable=True)  # deceased / child once registered
+    mother_person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True, nullable=True)
+    event_date: Mapped[dt.date] = mapped_column(Date, index=True)
+    details: Mapped[dict] = mapped_column(JSON)  # sex, birth time, weight_g, multiple_birth, facility, cause_icd10, ...
+
+
+class BuildingPlan(Base):
+    """A citizen's declared plan to build on a land parcel."""
+
+    __tablename__ = "building_plan"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True, nullable=True)
+    parcel: Mapped[str] = mapped_column(String(60))
+    ward_code: Mapped[int] = mapped_column(ForeignKey("ward.code"))
+    declared_on: Mapped[dt.date] = mapped_column(Date)
+    details: Mapped[dict] = mapped_column(JSON)
+    source_record_id: Mapped[int | None] = mapped_column(ForeignKey("source_record.id"), nullable=True)
+
+
+class QualityIssue(Base):
+    """A data-quality problem: a conflict between agencies, missing data, or a citizen's correction."""
+
+    __tablename__ = "quality_issue"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # conflict / missing / correction / link_review
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True, nullable=True)
+    field: Mapped[str] = mapped_column(String(40))
+    value_a: Mapped[str | None] = mapped_column(Text, nullable=True)
+    source_a: Mapped[int | None] = mapped_column(ForeignKey("source_record.id"), nullable=True)
+    value_b: Mapped[str | None] = mapped_column(Text, nullable=True)
+    source_b: Mapped[int | None] = mapped_column(ForeignKey("source_record.id"), nullable=True)
+    agency_code: Mapped[str | None] = mapped_column(ForeignKey("agency.code"), index=True, nullable=True)
+    status: Mapped[str] = mapped_column(String(12), default="open")  # open / resolved / dismissed
+    detail: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
