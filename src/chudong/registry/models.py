@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from chudong.db import Base, UTCDateTime
@@ -43,6 +43,8 @@ class SourceRecord(Base):
     person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True, nullable=True)
     link_method: Mapped[str | None] = mapped_column(String(20), nullable=True)  # pid, probabilistic, review, none
     link_probability: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # the last ingest run that wrote this record (post-processing of a run: linkage, conflicts)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("ingest_run.id"), index=True, nullable=True)
 
 
 class Person(Base):
@@ -63,7 +65,10 @@ class Person(Base):
     email: Mapped[str | None] = mapped_column(String(200), nullable=True)
     zalo_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     death_date: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
-    source_record_id: Mapped[int | None] = mapped_column(ForeignKey("source_record.id", use_alter=True), nullable=True)
+    # Deferred so a bulk run can write the person before its (pre-numbered) source record.
+    source_record_id: Mapped[int | None] = mapped_column(
+        ForeignKey("source_record.id", use_alter=True, deferrable=True, initially="DEFERRED"), nullable=True
+    )
 
 
 class Household(Base):
@@ -158,13 +163,14 @@ class BuildingPlan(Base):
     ward_code: Mapped[int] = mapped_column(ForeignKey("ward.code"))
     declared_on: Mapped[dt.date] = mapped_column(Date)
     details: Mapped[dict] = mapped_column(JSON)
-    source_record_id: Mapped[int | None] = mapped_column(ForeignKey("source_record.id"), nullable=True)
+    source_record_id: Mapped[int | None] = mapped_column(ForeignKey("source_record.id"), unique=True, nullable=True)
 
 
 class QualityIssue(Base):
     """A data-quality problem: a conflict between agencies, missing data, or a citizen's correction."""
 
     __tablename__ = "quality_issue"
+    __table_args__ = (Index("ix_quality_issue_status_kind", "status", "kind"),)
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     kind: Mapped[str] = mapped_column(String(20))  # conflict / missing / correction / link_review
@@ -178,3 +184,36 @@ class QualityIssue(Base):
     status: Mapped[str] = mapped_column(String(12), default="open")  # open / resolved / dismissed
     detail: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class IngestRun(Base):
+    """One ingestion of one file (or HTTP body) of one feed from one agency, with its counts."""
+
+    __tablename__ = "ingest_run"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    feed: Mapped[str] = mapped_column(String(30))
+    agency_code: Mapped[str] = mapped_column(ForeignKey("agency.code"), index=True)
+    file_name: Mapped[str] = mapped_column(String(300), default="")
+    status: Mapped[str] = mapped_column(String(12), default="running")  # running / done / rejected
+    file_error: Mapped[str | None] = mapped_column(Text, nullable=True)  # why the whole file was rejected
+    accepted: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class IngestRejection(Base):
+    """One rejected record of a run: where it was, which field, why."""
+
+    __tablename__ = "ingest_rejection"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("ingest_run.id", ondelete="CASCADE"), index=True)
+    line: Mapped[int | None] = mapped_column(Integer, nullable=True)  # CSV line / NDJSON line number
+    source_key: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    field: Mapped[str] = mapped_column(String(60))
+    reason: Mapped[str] = mapped_column(Text)
+    record: Mapped[str] = mapped_column(Text, default="")  # the record as received (truncated)
