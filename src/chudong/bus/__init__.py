@@ -1,0 +1,1 @@
+"""Inter-agency event bus: a transactional outbox of domain events relayed to NATS JetStream."""
