@@ -1,0 +1,1 @@
+"""Zalo Notification Service (ZNS) providers."""
