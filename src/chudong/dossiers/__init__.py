@@ -1,0 +1,1 @@
+"""Dossiers: pre-filled cases opened from life events, processed against legal deadlines."""

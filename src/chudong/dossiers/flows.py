@@ -1,0 +1,294 @@
+"""Where dossiers meet other features: life events, the person index, notices, data quality.
+
+Everything here reads or writes another feature's tables or calls its service; the
+dossier engine (``service.py``) calls these functions and nothing else from outside.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from chudong.dossiers.policy import Policy
+from chudong.kit import clock
+from chudong.registry.models import (
+    BuildingPlan, Household, Licence, Person, QualityIssue, School, SourceRecord, VitalEvent,
+)
+
+log = logging.getLogger("chudong.dossiers")
+
+# which licence kind a renewal service is about, when the life event does not name the licence
+SERVICE_LICENCE_KIND = {
+    "id-card-reissue": "id_card",
+    "driving-licence-renewal": "driving_licence",
+    "passport-expiry": "passport",
+    "medical-licence-renewal": "medical_licence",
+    "tour-guide-card-renewal": "tour_guide_card",
+    "veterinary-cert-renewal": "veterinary_cert",
+    "transport-licence-renewal": "transport_licence",
+}
+
+
+@dataclass(frozen=True)
+class DetectedEvent:
+    """The part of a life event a dossier is opened from."""
+
+    id: int
+    service_id: str
+    subject_kind: str
+    person_id: int | None
+    household_id: int | None
+    building_plan_id: int | None
+    vital_event_id: int | None
+    due_date: dt.date | None
+    facts: dict = field(default_factory=dict)
+
+
+def load_life_events(session: Session, ids: Iterable[int]) -> list[DetectedEvent]:
+    """Return the life events with these ids (rules feature's table), in id order."""
+    from chudong.rules.models import LifeEvent
+
+    wanted = sorted(set(ids))
+    rows: list[Any] = []
+    for i in range(0, len(wanted), 5000):  # bounded IN lists
+        rows += session.scalars(select(LifeEvent).where(LifeEvent.id.in_(wanted[i:i + 5000]))).all()
+    return [_detected(r) for r in sorted(rows, key=lambda r: r.id)]
+
+
+def pending_life_event_ids(session: Session, limit: int) -> list[int]:
+    """Return ids of life events that have no dossier yet (oldest first)."""
+    from chudong.dossiers.models import Dossier
+    from chudong.rules.models import LifeEvent
+
+    opened = select(Dossier.life_event_id).where(Dossier.life_event_id.is_not(None))
+    return list(session.scalars(
+        select(LifeEvent.id).where(LifeEvent.id.not_in(opened)).order_by(LifeEvent.id).limit(limit)
+    ))
+
+
+def _detected(r: Any) -> DetectedEvent:
+    reason = r.reason or {}
+    facts = dict(reason.get("facts") or {})
+    if reason.get("source_records"):
+        facts.setdefault("source_records", reason["source_records"])
+    return DetectedEvent(
+        id=r.id, service_id=r.service_id, subject_kind=r.subject_kind or "person",
+        person_id=r.person_id, household_id=r.household_id, building_plan_id=r.building_plan_id,
+        vital_event_id=r.vital_event_id, due_date=r.due_date, facts=facts,
+    )
+
+
+@dataclass
+class Prefill:
+    """Pre-filled fields of one dossier and where the subject lives."""
+
+    fields: dict[str, dict]
+    ward_code: int | None
+    total: int
+    prefilled: int
+    conflicts: int
+
+
+class RegistryReader:
+    """Load, in a few set-based queries, everything a batch of dossiers is pre-filled from."""
+
+    def __init__(self, session: Session, events: list[DetectedEvent]) -> None:
+        self.session = session
+        vitals = self._by_id(VitalEvent, {e.vital_event_id for e in events})
+        plans = self._by_id(BuildingPlan, {e.building_plan_id for e in events})
+        person_ids = {e.person_id for e in events} | {v.mother_person_id for v in vitals.values()}
+        person_ids |= {p.person_id for p in plans.values()}
+        persons = self._by_id(Person, person_ids)
+        hh_ids = {e.household_id for e in events} | {p.household_id for p in persons.values()}
+        self.vitals, self.plans, self.persons = vitals, plans, persons
+        self.households = self._by_id(Household, hh_ids)
+        self.licences = self._licences(events, persons)
+        school_codes = sorted({str(e.facts["school_code"]) for e in events if e.facts.get("school_code")})
+        self.schools = {s.code: s for s in session.scalars(select(School).where(School.code.in_(school_codes)))} \
+            if school_codes else {}
+        rec_ids = {o.source_record_id for group in (vitals, plans, persons, self.households, self.schools)
+                   for o in group.values()}
+        rec_ids |= {lic.source_record_id for lic in self.licences.values() if lic is not None}
+        self.records = {
+            r.id: r for r in self._chunks(
+                select(SourceRecord.id, SourceRecord.agency_code, SourceRecord.received_at), SourceRecord.id,
+                rec_ids)
+        }
+        self.conflicts: set[tuple[int, str]] = {
+            (q.person_id, q.field) for q in self._chunks(
+                select(QualityIssue.person_id, QualityIssue.field).where(QualityIssue.status == "open"),
+                QualityIssue.person_id, {p for p in person_ids if p})
+        }
+
+    def _chunks(self, stmt, column, ids: set) -> list:
+        wanted = sorted(i for i in ids if i is not None)
+        out: list = []
+        for i in range(0, len(wanted), 5000):
+            out += self.session.execute(stmt.where(column.in_(wanted[i:i + 5000]))).all()
+        return out
+
+    def _by_id(self, model, ids: set) -> dict:
+        wanted = sorted(i for i in ids if i is not None)
+        out: dict = {}
+        for i in range(0, len(wanted), 5000):
+            for row in self.session.scalars(select(model).where(model.id.in_(wanted[i:i + 5000]))):
+                out[row.id] = row
+        return out
+
+    def _licences(self, events: list[DetectedEvent], persons: dict) -> dict[int, Licence | None]:
+        named = {int(e.facts["licence_id"]) for e in events if e.facts.get("licence_id")}
+        by_id = self._by_id(Licence, named)
+        wanted = {(e.person_id, SERVICE_LICENCE_KIND[e.service_id]) for e in events
+                  if not e.facts.get("licence_id") and e.service_id in SERVICE_LICENCE_KIND and e.person_id}
+        latest: dict[tuple[int, str], Licence] = {}
+        if wanted:
+            rows = self.session.scalars(select(Licence).where(
+                Licence.person_id.in_(sorted({p for p, _ in wanted})), Licence.revoked.is_(False))
+            ).all()
+            for lic in sorted(rows, key=lambda x: x.issued_on):
+                latest[(lic.person_id, lic.kind)] = lic  # type: ignore[index]
+        out: dict[int, Licence | None] = {}
+        for e in events:
+            if e.facts.get("licence_id"):
+                out[e.id] = by_id.get(int(e.facts["licence_id"]))
+            elif e.person_id and e.service_id in SERVICE_LICENCE_KIND:
+                out[e.id] = latest.get((e.person_id, SERVICE_LICENCE_KIND[e.service_id]))
+        return out
+
+    def subjects(self, e: DetectedEvent) -> dict[str, Any]:
+        """Return the registry rows a data item path may start with."""
+        vital = self.vitals.get(e.vital_event_id) if e.vital_event_id else None
+        plan = self.plans.get(e.building_plan_id) if e.building_plan_id else None
+        person = self.persons.get(e.person_id) if e.person_id else None
+        if person is None and plan is not None and plan.person_id:
+            person = self.persons.get(plan.person_id)
+        mother = self.persons.get(vital.mother_person_id) if vital and vital.mother_person_id else None
+        hh_id = e.household_id or (person.household_id if person else None)
+        return {
+            "person": person, "mother": mother, "vital_event": vital, "building_plan": plan,
+            "household": self.households.get(hh_id) if hh_id else None,
+            "licence": self.licences.get(e.id),
+            "school": self.schools.get(str(e.facts.get("school_code"))),
+        }
+
+    def prefill(self, e: DetectedEvent, policy: Policy) -> Prefill:
+        """Return the dossier fields of one event with their provenance."""
+        subjects = self.subjects(e)
+        fields: dict[str, dict] = {}
+        total = prefilled = conflicts = 0
+        for item in policy.data_items:
+            if item.source == "citizen":
+                fields[item.field] = {"value": None, "source": "citizen", "path": None, "verified": False}
+                continue
+            total += 1
+            head, _, rest = item.source.partition(".")
+            row = subjects.get(head)
+            value = _dig(row, rest) if row is not None and rest else None
+            if value is None:
+                fields[item.field] = {"value": None, "source": "missing", "path": item.source, "verified": False}
+                continue
+            prefilled += 1
+            rec = self.records.get(getattr(row, "source_record_id", None))
+            person_id = row.id if isinstance(row, Person) else getattr(row, "person_id", None)
+            attr = rest.split(".")[-1]
+            conflict = person_id is not None and (person_id, attr) in self.conflicts
+            conflicts += conflict
+            fields[item.field] = {
+                "value": _jsonable(value), "source": "registry", "path": item.source,
+                "record_id": rec.id if rec else None, "agency": rec.agency_code if rec else None,
+                "received_at": rec.received_at.isoformat() if rec else None,
+                "verified": rec is not None and not conflict, "conflict": conflict,
+            }
+        ward = None
+        for key in ("building_plan", "household", "person", "mother"):
+            row = subjects.get(key)
+            if row is not None and getattr(row, "ward_code", None):
+                ward = row.ward_code
+                break
+        return Prefill(fields, ward, total, prefilled, conflicts)
+
+
+def _dig(row: Any, path: str) -> Any:
+    value: Any = row
+    for part in path.split("."):
+        if value is None:
+            return None
+        value = value.get(part) if isinstance(value, dict) else getattr(value, part, None)
+    return value
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return value
+
+
+def record_correction(session: Session, *, person_id: int | None, field_name: str, path: str | None,
+                      old_value: Any, new_value: Any, record_id: int | None, agency_code: str | None,
+                      dossier_code: str) -> int:
+    """Send a citizen's correction to the source agency as a data-quality issue; return its id."""
+    issue = QualityIssue(
+        kind="correction", person_id=person_id, field=(path or field_name).split(".")[-1][:40],
+        value_a=None if old_value is None else str(old_value), source_a=record_id,
+        value_b=str(new_value), source_b=None, agency_code=agency_code, status="open",
+        detail=f"citizen correction in dossier {dossier_code} (field {field_name})",
+        created_at=clock.now(),
+    )
+    session.add(issue)
+    session.flush()
+    return issue.id
+
+
+EnqueueFn = Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One notice to queue for a dossier step."""
+
+    code: str
+    step: str
+    person_id: int
+    template_id: str
+    context: dict
+
+
+def notify_many(session: Session, notices: list[Notice]) -> int:
+    """Queue many notices with a few queries (bulk opening); return how many were handed over."""
+    if not notices:
+        return 0
+    try:
+        from chudong.notifications.service import EnqueueRequest, enqueue_many
+    except ImportError:
+        log.warning("notifications feature missing: %d notices not queued", len(notices))
+        return 0
+    enqueue_many(session, [EnqueueRequest(event_key=f"dossier:{n.code}", step=n.step, person_id=n.person_id,
+                                          template_id=n.template_id, context=n.context) for n in notices])
+    return len(notices)
+
+
+def _notifications_enqueue() -> EnqueueFn | None:
+    try:
+        from chudong.notifications.service import enqueue
+    except ImportError:
+        return None
+    return enqueue
+
+
+def notify(session: Session, *, code: str, step: str, person_id: int | None, template_id: str | None,
+           context: dict, urgent: bool = False, enqueue: EnqueueFn | None = None) -> bool:
+    """Queue the citizen's notice for a dossier step; return False when there is nothing to send."""
+    if person_id is None or not template_id:
+        return False
+    fn = enqueue or _notifications_enqueue()
+    if fn is None:
+        log.warning("notifications feature missing: notice %s for dossier %s not queued", step, code)
+        return False
+    fn(session, event_key=f"dossier:{code}", step=step, person_id=person_id, template_id=template_id,
+       context=context, urgent=urgent, mandatory=True)
+    return True

@@ -1,0 +1,1 @@
+"""Who is calling: citizen, officer or the public (swappable by the portals)."""
