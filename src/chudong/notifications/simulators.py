@@ -102,26 +102,32 @@ class SimulatorState:
 
 
 class ReceiptSender:
-    """Post signed delivery receipts to chudong from a background thread."""
+    """Post signed delivery receipts to chudong from a background thread.
 
-    def __init__(self, callback_url: str, provider: str, key: bytes, delay: float = 0.2) -> None:
-        self.url, self.provider, self.key, self.delay = callback_url.rstrip("/"), provider, key, delay
-        self._q: queue.Queue[tuple[str, str]] = queue.Queue()
+    ``providers`` maps the simulator's API ("sms", "zns") to the provider name chudong
+    knows it by and that provider's receipt key.
+    """
+
+    def __init__(self, callback_url: str, providers: dict[str, tuple[str, bytes]], delay: float = 0.2) -> None:
+        self.url, self.providers, self.delay = callback_url.rstrip("/"), providers, delay
+        self._q: queue.Queue[tuple[str, str, str]] = queue.Queue()
         threading.Thread(target=self._run, daemon=True).start()
 
-    def post(self, message_id: str, status: str) -> None:
+    def post(self, api: str, message_id: str, status: str) -> None:
         """Queue a receipt."""
-        self._q.put((message_id, status))
+        if api in self.providers:
+            self._q.put((api, message_id, status))
 
     def _run(self) -> None:
         with httpx.Client(timeout=5) as client:
             while True:
-                mid, status = self._q.get()
+                api, mid, status = self._q.get()
+                provider, key = self.providers[api]
                 time.sleep(self.delay)
                 body = json.dumps({"message_id": mid, "status": status}).encode()
                 try:
-                    client.post(f"{self.url}/api/v1/notifications/receipts/{self.provider}", content=body,
-                                headers={HEADER: sign(self.key, body), "Content-Type": "application/json"})
+                    client.post(f"{self.url}/api/v1/notifications/receipts/{provider}", content=body,
+                                headers={HEADER: sign(key, body), "Content-Type": "application/json"})
                 except httpx.HTTPError as exc:
                     log.warning("receipt for %s not posted: %s", mid, exc)
 
@@ -133,9 +139,9 @@ def _bearer(request: Request) -> str:
 def build_app(state: SimulatorState, receipts: ReceiptSender | None = None) -> Starlette:
     """Return the simulator's ASGI app (SMS gateway, ZNS and push APIs on one server)."""
 
-    def receipt(mid: str, behaviour: str) -> None:
+    def receipt(api: str, mid: str, behaviour: str) -> None:
         if receipts is not None and behaviour != "no-receipt":
-            receipts.post(mid, "failed" if behaviour == "receipt-failed" else "delivered")
+            receipts.post(api, mid, "failed" if behaviour == "receipt-failed" else "delivered")
 
     def sms_one(m: dict[str, Any]) -> dict[str, Any]:
         key = str(m.get("idempotency_key") or "")
@@ -153,7 +159,7 @@ def build_app(state: SimulatorState, receipts: ReceiptSender | None = None) -> S
         if behaviour == "permanent":
             return {"idempotency_key": key, "error": {"code": "unknown_subscriber", "message": "no such subscriber"}}
         mid = state.accept("sms", key, to, str(m.get("text", "")))
-        receipt(mid, behaviour)
+        receipt("sms", mid, behaviour)
         return {"idempotency_key": key, "message_id": mid}
 
     def gate(n: int) -> JSONResponse | None:
@@ -198,7 +204,7 @@ def build_app(state: SimulatorState, receipts: ReceiptSender | None = None) -> S
             return JSONResponse({"error": -118, "message": "Zalo account does not exist"})
         key = str(body.get("tracking_id") or "")
         mid = state.accept("zns", key, phone, json.dumps(body.get("template_data", {}), ensure_ascii=False))
-        receipt(mid, behaviour)
+        receipt("zns", mid, behaviour)
         return JSONResponse({"error": 0, "message": "Success", "data": {"msg_id": mid, "sent_time": str(int(time.time() * 1000))}})
 
     async def push(request: Request) -> JSONResponse:
