@@ -1,0 +1,419 @@
+"""CSV feed formats (version 1): columns, which agencies may send them, and per-record validation.
+
+Each validator turns one CSV row (already split into the feed's columns) into a
+``Valid`` record — the normalised form stored on ``source_record`` plus the values the
+pipeline stages for the set-based upsert — or raises ``Rejected`` naming the field and
+the reason. Validators are plain functions over strings: they run for every record of
+a bulk file, so they avoid per-record allocation beyond what they return.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+from chudong.kit.names import display_name, name_key
+from chudong.kit.phones import InvalidPhone, normalise_phone
+from chudong.kit.pid import InvalidPid, validate_pid
+
+FORMAT_VERSION = 1
+MIN_BIRTH_DATE = dt.date(1900, 1, 1)
+MAX_TEXT = 200
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_KEY = re.compile(r"^[\w.\-/:]{1,120}$")
+
+DEPRIVATION_INDICATORS = (
+    "employment", "dependants", "nutrition", "health_insurance", "adult_education",
+    "child_school_attendance", "housing_quality", "floor_area", "water_source",
+    "hygienic_latrine", "telecom_use", "information_assets",
+)
+LICENCE_KINDS = (
+    "id_card", "passport", "driving_licence", "medical_licence", "tour_guide_card",
+    "veterinary_cert", "transport_licence",
+)
+DRIVING_CLASSES = ("A1", "A", "B1", "B", "C1", "C", "D1", "D2", "D", "BE", "C1E", "CE", "D1E", "D2E", "DE")
+SCHOOL_LEVELS = ("primary", "lower_secondary")
+UTILITIES = ("electricity", "water")
+_SEX = {"m": "M", "f": "F", "nam": "M", "nữ": "F", "nu": "F", "male": "M", "female": "F"}
+
+# ward code as received → (2025 ward code, was_legacy, ambiguous); see chudong.geo.service.ward_lookup_table
+WardTable = dict[int, tuple[int, bool, bool]]
+
+
+class Rejected(ValueError):
+    """One record is invalid: ``field`` says where, the message says why."""
+
+    def __init__(self, field_name: str, reason: str) -> None:
+        super().__init__(reason)
+        self.field = field_name
+        self.reason = reason
+
+
+@dataclass(slots=True)
+class Valid:
+    """A validated record: its key, normalised form, and the values staged for the database."""
+
+    source_key: str
+    normalised: dict
+    natural_key: str | None  # a second key that must be unique within one file (pid, licence number...)
+    pid: str | None  # the subject's personal ID number when valid (exact link)
+    ward_received: int | None = None  # the ward code as sent, when it was a legacy code
+    ward_ambiguous: bool = False
+
+
+@dataclass(frozen=True)
+class Context:
+    """What validation needs besides the record: today and the ward table."""
+
+    today: dt.date
+    wards: WardTable
+
+
+@dataclass(frozen=True)
+class CsvFeed:
+    """A CSV feed: its columns (v1), the agency kinds that may send it, and its validator."""
+
+    name: str
+    columns: tuple[str, ...]
+    agency_kinds: tuple[str, ...]
+    validate: Callable[[dict[str, str], Context], Valid]
+    description: str = ""
+    links_person: bool = True
+
+
+# -- field helpers ---------------------------------------------------------------------------
+
+def required(row: dict[str, str], name: str) -> str:
+    """Return the stripped value or reject the record because it is missing."""
+    value = row[name].strip()
+    if not value:
+        raise Rejected(name, "required field is empty")
+    if len(value) > MAX_TEXT:
+        raise Rejected(name, f"longer than {MAX_TEXT} characters")
+    return value
+
+
+def optional(row: dict[str, str], name: str) -> str | None:
+    """Return the stripped value or None when empty."""
+    value = row[name].strip()
+    if len(value) > MAX_TEXT:
+        raise Rejected(name, f"longer than {MAX_TEXT} characters")
+    return value or None
+
+
+def source_key(row: dict[str, str]) -> str:
+    """Return a valid source key (letters, digits, . - _ / :; at most 120)."""
+    value = row["source_key"].strip()
+    if not value:
+        raise Rejected("source_key", "required field is empty")
+    if not _KEY.match(value):
+        raise Rejected("source_key", "must be 1-120 letters, digits or . - _ / :")
+    return value
+
+
+def parse_date(value: str, name: str) -> dt.date:
+    """Parse an ISO date (YYYY-MM-DD) that exists in the calendar."""
+    if len(value) != 10 or value[4] != "-" or value[7] != "-":
+        raise Rejected(name, f"{value!r} is not a date in the form YYYY-MM-DD")
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise Rejected(name, f"{value!r} is not a real date") from None
+
+
+def past_date(value: str, name: str, ctx: Context, earliest: dt.date = MIN_BIRTH_DATE) -> dt.date:
+    """Parse a date that must lie between ``earliest`` and today."""
+    day = parse_date(value, name)
+    if day > ctx.today:
+        raise Rejected(name, f"{value} is in the future")
+    if day < earliest:
+        raise Rejected(name, f"{value} is before {earliest.isoformat()}, which is not plausible")
+    return day
+
+
+def parse_sex(value: str, name: str) -> str:
+    """Return M or F from M/F, Nam/Nữ, male/female."""
+    sex = _SEX.get(value.strip().lower())
+    if sex is None:
+        import unicodedata
+
+        sex = _SEX.get(unicodedata.normalize("NFC", value.strip().lower()))
+    if sex is None:
+        raise Rejected(name, f"{value!r} is not a sex; use M or F (or Nam / Nữ)")
+    return sex
+
+
+def parse_ward(value: str, name: str, ctx: Context) -> tuple[int, int | None, bool]:
+    """Return (2025 ward code, legacy code received or None, ambiguous) for a ward code."""
+    try:
+        code = int(value)
+    except ValueError:
+        raise Rejected(name, f"{value!r} is not a ward code (digits)") from None
+    hit = ctx.wards.get(code)
+    if hit is None:
+        raise Rejected(name, f"ward code {value} is neither a 2025 nor a pre-2025 ward")
+    new, was_legacy, ambiguous = hit
+    return new, (code if was_legacy else None), ambiguous
+
+
+def parse_pid(value: str | None, name: str, birth: dt.date | None, sex: str | None) -> str | None:
+    """Return a structurally valid personal ID number, None when empty, or reject."""
+    if not value:
+        return None
+    try:
+        return validate_pid(value, birth, sex)
+    except InvalidPid as exc:
+        raise Rejected(name, str(exc)) from None
+
+
+def parse_phone(value: str | None, name: str) -> str | None:
+    """Return an E.164 phone number, None when empty, or reject."""
+    if not value:
+        return None
+    try:
+        return normalise_phone(value)
+    except InvalidPhone as exc:
+        raise Rejected(name, str(exc)) from None
+
+
+def parse_int(value: str | None, name: str, low: int = 0, high: int = 10**12) -> int | None:
+    """Return a whole number within [low, high], None when empty, or reject."""
+    if not value:
+        return None
+    try:
+        number = int(value.replace("_", ""))
+    except ValueError:
+        raise Rejected(name, f"{value!r} is not a whole number") from None
+    if not low <= number <= high:
+        raise Rejected(name, f"{number} is outside {low}..{high}")
+    return number
+
+
+def parse_flag(value: str, name: str) -> bool | None:
+    """Return True for 1, False for 0, None when empty."""
+    v = value.strip()
+    if v == "1":
+        return True
+    if v == "0":
+        return False
+    if not v:
+        return None
+    raise Rejected(name, f"{value!r} must be 1 (deprived) or 0 (not deprived)")
+
+
+def holder_facts(row: dict[str, str], ctx: Context, prefix: str, ward_column: str | None,
+                 name_required: bool = True) -> dict:
+    """Validate the subject's identifying facts as the agency has them (name, birth, sex, ward, pid)."""
+    raw_name = required(row, f"{prefix}_name") if name_required else optional(row, f"{prefix}_name")
+    birth_text = optional(row, f"{prefix}_birth_date")
+    birth = past_date(birth_text, f"{prefix}_birth_date", ctx) if birth_text else None
+    sex_text = optional(row, f"{prefix}_sex")
+    sex = parse_sex(sex_text, f"{prefix}_sex") if sex_text else None
+    pid = parse_pid(optional(row, f"{prefix}_pid"), f"{prefix}_pid", birth, sex)
+    facts: dict = {
+        "pid": pid,
+        "name": display_name(raw_name) if raw_name else None,
+        "name_key": name_key(raw_name) if raw_name else None,
+        "birth_date": birth.isoformat() if birth else None,
+        "sex": sex,
+        "ward_code": None,
+        "_legacy": None,
+        "_ambiguous": False,
+    }
+    if ward_column:
+        ward_text = optional(row, ward_column)
+        if ward_text:
+            new, legacy, ambiguous = parse_ward(ward_text, ward_column, ctx)
+            facts["ward_code"], facts["_legacy"], facts["_ambiguous"] = new, legacy, ambiguous
+    return facts
+
+
+def _finish(key: str, norm: dict, natural: str | None) -> Valid:
+    legacy = norm.pop("_legacy", None)
+    ambiguous = norm.pop("_ambiguous", False)
+    if legacy is not None:
+        norm["ward_code_received"] = legacy
+    return Valid(key, norm, natural, norm.get("pid"), legacy, ambiguous)
+
+
+# -- feeds -------------------------------------------------------------------------------------
+
+def validate_person(row: dict[str, str], ctx: Context) -> Valid:
+    """Validate one population-registry record (the golden source of a person)."""
+    key = source_key(row)
+    raw_name = required(row, "full_name")
+    birth = past_date(required(row, "birth_date"), "birth_date", ctx)
+    sex = parse_sex(required(row, "sex"), "sex")
+    pid = parse_pid(required(row, "pid"), "pid", birth, sex)
+    ward, legacy, ambiguous = parse_ward(required(row, "ward_code"), "ward_code", ctx)
+    death_text = optional(row, "death_date")
+    death = past_date(death_text, "death_date", ctx, earliest=birth) if death_text else None
+    email = optional(row, "email")
+    if email and not _EMAIL.match(email):
+        raise Rejected("email", f"{email!r} is not an e-mail address")
+    norm = {
+        "pid": pid,
+        "full_name": display_name(raw_name),
+        "name_key": name_key(raw_name),
+        "birth_date": birth.isoformat(),
+        "sex": sex,
+        "ethnicity": optional(row, "ethnicity"),
+        "ward_code": ward,
+        "household_code": optional(row, "household_code"),
+        "phone": parse_phone(optional(row, "phone"), "phone"),
+        "email": email.lower() if email else None,
+        "zalo_id": optional(row, "zalo_id"),
+        "death_date": death.isoformat() if death else None,
+    }
+    if legacy is not None:
+        norm["ward_code_received"] = legacy
+    return Valid(key, norm, pid, pid, legacy, ambiguous)
+
+
+def validate_household(row: dict[str, str], ctx: Context) -> Valid:
+    """Validate one household poverty-review record (Decree 07/2021 indicators)."""
+    key = source_key(row)
+    code = required(row, "household_code")
+    ward, legacy, ambiguous = parse_ward(required(row, "ward_code"), "ward_code", ctx)
+    area = required(row, "area_type").lower()
+    if area not in ("rural", "urban"):
+        raise Rejected("area_type", f"{area!r} must be rural or urban")
+    survey_text = optional(row, "survey_date")
+    survey = past_date(survey_text, "survey_date", ctx, earliest=dt.date(2000, 1, 1)) if survey_text else None
+    norm = {
+        "household_code": code,
+        "ward_code": ward,
+        "area_type": area,
+        "pid": parse_pid(optional(row, "head_pid"), "head_pid", None, None),
+        "income_per_person": parse_int(optional(row, "income_per_person"), "income_per_person", 0, 10**10),
+        "survey_date": survey.isoformat() if survey else None,
+        "deprivations": {name: parse_flag(row[name], name) for name in DEPRIVATION_INDICATORS},
+    }
+    if legacy is not None:
+        norm["ward_code_received"] = legacy
+    return Valid(key, norm, code, norm["pid"], legacy, ambiguous)
+
+
+def validate_licence(row: dict[str, str], ctx: Context) -> Valid:
+    """Validate one licence or card (kind, class, number, holder, issue and expiry dates)."""
+    key = source_key(row)
+    kind = required(row, "kind").lower()
+    if kind not in LICENCE_KINDS:
+        raise Rejected("kind", f"{kind!r} is not one of {', '.join(LICENCE_KINDS)}")
+    cls = optional(row, "licence_class")
+    if kind == "driving_licence":
+        if not cls:
+            raise Rejected("licence_class", "required for a driving licence")
+        cls = cls.upper()
+        if cls not in DRIVING_CLASSES:
+            raise Rejected("licence_class", f"{cls!r} is not a driving licence class ({', '.join(DRIVING_CLASSES)})")
+    number = required(row, "number").replace(" ", "")
+    facts = holder_facts(row, ctx, "holder", "holder_ward_code")
+    born = dt.date.fromisoformat(facts["birth_date"]) if facts["birth_date"] else MIN_BIRTH_DATE
+    issued = past_date(required(row, "issued_on"), "issued_on", ctx, earliest=born)
+    expires_text = optional(row, "expires_on")
+    expires = parse_date(expires_text, "expires_on") if expires_text else None
+    if expires is not None and expires <= issued:
+        raise Rejected("expires_on", f"{expires_text} is not after the issue date {issued.isoformat()}")
+    if expires is not None and expires.year > issued.year + 60:
+        raise Rejected("expires_on", f"{expires_text} is more than 60 years after issue, which is not plausible")
+    norm = {
+        "kind": kind, "licence_class": cls, "number": number, **facts,
+        "issued_on": issued.isoformat(), "expires_on": expires.isoformat() if expires else None,
+        "issuing_agency": required(row, "issuing_agency"),
+    }
+    return _finish(key, norm, f"{kind}:{number}")
+
+
+def validate_school(row: dict[str, str], ctx: Context) -> Valid:
+    """Validate one school (level, ward, catchment wards)."""
+    key = source_key(row)
+    code = required(row, "school_code")
+    level = required(row, "level").lower()
+    if level not in SCHOOL_LEVELS:
+        raise Rejected("level", f"{level!r} must be primary or lower_secondary")
+    ward, legacy, ambiguous = parse_ward(required(row, "ward_code"), "ward_code", ctx)
+    catchment: list[int] = []
+    for part in (row["catchment_wards"] or "").split(";"):
+        if part.strip():
+            new, _, _ = parse_ward(part.strip(), "catchment_wards", ctx)
+            if new not in catchment:
+                catchment.append(new)
+    if not catchment:
+        catchment = [ward]
+    norm = {"school_code": code, "name": required(row, "name"), "level": level, "ward_code": ward,
+            "catchment": catchment}
+    if legacy is not None:
+        norm["ward_code_received"] = legacy
+    return Valid(key, norm, code, None, legacy, ambiguous)
+
+
+def validate_utility(row: dict[str, str], ctx: Context) -> Valid:
+    """Validate one electricity or water customer account."""
+    key = source_key(row)
+    utility = required(row, "utility").lower()
+    if utility not in UTILITIES:
+        raise Rejected("utility", f"{utility!r} must be electricity or water")
+    number = required(row, "customer_no")
+    facts = holder_facts(row, ctx, "holder", "ward_code")
+    if facts["ward_code"] is None:
+        raise Rejected("ward_code", "required field is empty")
+    norm = {"utility": utility, "customer_no": number, **facts, "phone": parse_phone(optional(row, "phone"), "phone")}
+    return _finish(key, norm, f"{utility}:{number}")
+
+
+def validate_building_plan(row: dict[str, str], ctx: Context) -> Valid:
+    """Validate one declared plan to build on a land parcel."""
+    key = source_key(row)
+    facts = holder_facts(row, ctx, "declarant", None)
+    ward, legacy, ambiguous = parse_ward(required(row, "ward_code"), "ward_code", ctx)
+    facts["ward_code"], facts["_legacy"], facts["_ambiguous"] = ward, legacy, ambiguous
+    declared = past_date(required(row, "declared_on"), "declared_on", ctx, earliest=dt.date(2000, 1, 1))
+    area_text = optional(row, "floor_area_m2")
+    area = None
+    if area_text:
+        try:
+            area = float(area_text)
+        except ValueError:
+            raise Rejected("floor_area_m2", f"{area_text!r} is not a number") from None
+        if not 0 < area < 100_000:
+            raise Rejected("floor_area_m2", f"{area_text} m² is not plausible")
+    norm = {**facts, "parcel": required(row, "parcel"), "declared_on": declared.isoformat(),
+            "floors": parse_int(optional(row, "floors"), "floors", 1, 200), "floor_area_m2": area}
+    return _finish(key, norm, None)
+
+
+CSV_FEEDS: dict[str, CsvFeed] = {
+    f.name: f
+    for f in (
+        CsvFeed("persons", ("source_key", "pid", "full_name", "birth_date", "sex", "ethnicity", "ward_code",
+                            "household_code", "phone", "email", "zalo_id", "death_date"),
+                ("population",), validate_person, "population registry"),
+        CsvFeed("households", ("source_key", "household_code", "ward_code", "area_type", "head_pid",
+                               "income_per_person", "survey_date", *DEPRIVATION_INDICATORS),
+                ("population", "commune", "agriculture"), validate_household, "poverty review results"),
+        CsvFeed("licences", ("source_key", "kind", "licence_class", "number", "holder_pid", "holder_name",
+                             "holder_birth_date", "holder_sex", "holder_ward_code", "issued_on", "expires_on",
+                             "issuing_agency"),
+                ("police", "health", "tourism", "agriculture", "construction"), validate_licence, "licences and cards"),
+        CsvFeed("schools", ("source_key", "school_code", "name", "level", "ward_code", "catchment_wards"),
+                ("education",), validate_school, "schools and catchments", links_person=False),
+        CsvFeed("utilities", ("source_key", "utility", "customer_no", "holder_pid", "holder_name",
+                              "holder_birth_date", "holder_sex", "ward_code", "phone"),
+                ("electricity", "water"), validate_utility, "utility customers"),
+        CsvFeed("building_plans", ("source_key", "declarant_pid", "declarant_name", "declarant_birth_date",
+                                   "declarant_sex", "parcel", "ward_code", "declared_on", "floors", "floor_area_m2"),
+                ("construction", "commune"), validate_building_plan, "declared building plans"),
+    )
+}
+FHIR_FEEDS: dict[str, tuple[str, ...]] = {"births": ("hospital", "health"), "deaths": ("hospital", "health", "commune")}
+ALL_FEEDS = tuple(CSV_FEEDS) + tuple(FHIR_FEEDS)
+
+
+def feed_agency_kinds(feed: str) -> tuple[str, ...]:
+    """Return the agency kinds allowed to send ``feed``."""
+    if feed in CSV_FEEDS:
+        return CSV_FEEDS[feed].agency_kinds
+    return FHIR_FEEDS[feed]

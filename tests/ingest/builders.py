@@ -1,0 +1,46 @@
+"""Plain builders for ingestion tests: agencies, CSV bodies, valid persons."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from sqlalchemy.orm import Session
+
+from chudong.ingest.feeds import CSV_FEEDS
+from chudong.registry.models import Agency
+from chudong.registry.service import add_agency
+
+DA_NANG_WARD = 20194  # Phường Hải Vân, a 2025 ward of Đà Nẵng
+
+
+def agency(session: Session, code: str = "police-dn", kind: str = "population") -> Agency:
+    """Add an agency (its key is returned by ``agency_with_key``)."""
+    return add_agency(session, code, code, kind)[0]
+
+
+def agency_with_key(session: Session, code: str, kind: str) -> tuple[Agency, str]:
+    """Add an agency and return it with its API key."""
+    return add_agency(session, code, code, kind)
+
+
+def csv_body(feed: str, rows: list[dict[str, str]]) -> bytes:
+    """Return a UTF-8 CSV file of ``feed`` with ``rows`` (missing columns empty)."""
+    cols = CSV_FEEDS[feed].columns
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(cols)
+    for r in rows:
+        w.writerow([r.get(c, "") for c in cols])
+    return buf.getvalue().encode("utf-8")
+
+
+def person_row(n: int = 1, **over: str) -> dict[str, str]:
+    """Return a valid persons-feed row (female born 1990 in Đà Nẵng unless overridden)."""
+    row = {
+        "source_key": f"P{n}", "pid": f"048190{n:06d}", "full_name": "Nguyễn Thị Lan", "birth_date": "1990-05-12",
+        "sex": "F", "ethnicity": "Kinh", "ward_code": str(DA_NANG_WARD), "household_code": f"HH{n}",
+        "phone": "0905 123 456", "email": "", "zalo_id": "", "death_date": "",
+    }
+    row.update(over)
+    return row
