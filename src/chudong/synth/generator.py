@@ -338,7 +338,9 @@ class _Chunk:
         if n >= self.block:
             raise RuntimeError("chunk too large for unique personal ID numbers; lower chunk_size")
         self.pid_counters[prefix] = n + 1
-        serial = ((self.spec.chunk_id * self.block + n) * PID_MULT + self.pid_offset) % PID_SPACE
+        # A per-prefix shift keeps the map bijective within the prefix but varies the serials.
+        shift = (int(prefix) * 7_654_321 + self.pid_offset) % PID_SPACE
+        serial = ((self.spec.chunk_id * self.block + n) * PID_MULT + shift) % PID_SPACE
         return f"{prefix}{serial:06d}"
 
     def household_members(self, size: int, minority: bool, first_index: int) -> list[Person]:
