@@ -1,0 +1,80 @@
+"""Templates: validation at load, rendering, versions, SMS segment counting."""
+
+from __future__ import annotations
+
+import pytest
+
+from chudong.kit.errors import Unprocessable
+from chudong.notifications.sms_length import sms_length
+from chudong.notifications.templates import TemplateInvalid, catalogue, load_directory, preview
+
+GOOD = """
+id: t
+version: 2
+variables: [code]
+sample: {code: "123"}
+channels:
+  sms: {vi: "Mã {{ code }}", en: "Code {{ code }}"}
+"""
+
+
+def write(tmp_path, text, name="t.yaml"):
+    (tmp_path / name).write_text(text, encoding="utf-8")
+    return tmp_path
+
+
+def test_builtin_templates_load_and_cover_the_service_steps():
+    assert {"dossier-offered", "dossier-started", "supplement-requested", "dossier-approved", "dossier-rejected",
+            "due-soon", "otp"} <= set(catalogue())
+
+
+def test_unknown_variable_is_refused_naming_file_and_variable(tmp_path):
+    bad = GOOD.replace("Code {{ code }}", "Code {{ code }} {{ dossier }}")
+    with pytest.raises(TemplateInvalid) as exc:
+        load_directory(write(tmp_path, bad, "broken.yaml"))
+    assert "broken.yaml" in exc.value.message and "'dossier'" in exc.value.message
+
+
+def test_missing_language_and_syntax_errors_are_refused(tmp_path):
+    with pytest.raises(TemplateInvalid, match="sms.en is missing"):
+        load_directory(write(tmp_path, GOOD.replace(', en: "Code {{ code }}"', "")))
+    with pytest.raises(TemplateInvalid, match="syntax"):
+        load_directory(write(tmp_path, GOOD.replace("{{ code }}\"}", "{{ code \"}")))
+    with pytest.raises(TemplateInvalid, match="zns_template_id"):
+        load_directory(write(tmp_path, GOOD + '  zalo: {vi: "x", en: "y"}\n'))
+
+
+def test_render_records_version_and_refuses_missing_context(tmp_path):
+    tpl = load_directory(write(tmp_path, GOOD))["t"]
+    assert tpl.version == 2 and len(tpl.hash) == 16
+    assert tpl.render("sms", "en", {"code": "9"}).body == "Code 9"
+    with pytest.raises(Unprocessable, match="code"):
+        tpl.render("sms", "vi", {})
+
+
+def test_preview_gives_vietnamese_ucs2_and_an_unaccented_gsm7_variant():
+    accented = preview("dossier-started", "sms", "vi")
+    plain = preview("dossier-started", "sms", "vi", unaccented=True)
+    assert accented.sms.encoding == "UCS-2" and accented.sms.segments == 2
+    assert plain.sms.encoding == "GSM-7" and plain.sms.segments == 1
+    assert plain.body.startswith("Ho so Dang ky khai sinh")
+
+
+@pytest.mark.parametrize(("text", "encoding", "segments"), [
+    ("", "GSM-7", 0),
+    ("a" * 160, "GSM-7", 1),
+    ("a" * 161, "GSM-7", 2),
+    ("a" * 306, "GSM-7", 2),
+    ("a" * 307, "GSM-7", 3),
+    ("€" * 80, "GSM-7", 1),  # extension characters count twice: 160 septets
+    ("€" * 81, "GSM-7", 2),
+    ("ệ" * 70, "UCS-2", 1),
+    ("ệ" * 71, "UCS-2", 2),
+    ("ệ" * 134, "UCS-2", 2),
+    ("ệ" * 135, "UCS-2", 3),
+    ("Xin chào", "GSM-7", 1),  # à is in the GSM-7 alphabet
+    ("Xin chào bạn", "UCS-2", 1),
+])
+def test_sms_segments(text, encoding, segments):
+    info = sms_length(text)
+    assert (info.encoding, info.segments) == (encoding, segments)
