@@ -113,50 +113,39 @@ def after_run(session: Session, run_id: int, feed: str, link: bool = True) -> No
 
 
 def link_run(session: Session, run_id: int, feed: str) -> int:
-    """Send the run's unlinked records to probabilistic linkage in one batch; return how many linked."""
+    """Send the run's unlinked records to probabilistic linkage in one batch; return how many linked.
+
+    The uncertain band is queued for review by the linkage feature (``link_review``); the
+    record keeps link_method "review" and no person until a human decides.
+    """
     rows = session.execute(
         select(SourceRecord.id, SourceRecord.normalised)
         .where(SourceRecord.run_id == run_id, SourceRecord.person_id.is_(None))
     ).all()
     if not rows:
         return 0
-    try:
-        from chudong.linkage.service import LinkQuery, link_queries
-    except ModuleNotFoundError:  # the linkage feature is not installed: records stay unlinked, visibly
-        log.warning("chudong.linkage is not available: %d records of run %d left unlinked", len(rows), run_id)
-        return 0
+    from chudong.linkage.service import LinkQuery, link_queries
 
     queries = []
     for rid, norm in rows:
         f = _facts(feed, norm)
         birth = f.get("birth_date")
         queries.append(LinkQuery(
-            record_id=rid, full_name=f.get("name") or f.get("full_name"),
+            record_id=rid, full_name=f.get("name") or f.get("full_name") or "",
             birth_date=dt.date.fromisoformat(birth) if birth else None, sex=f.get("sex"),
             ward_code=f.get("ward_code"), phone=f.get("phone"), pid=f.get("pid"),
         ))
     results = link_queries(session, queries)
     linked = 0
-    now = clock.now()
+    changes = []
     for r in results:
-        method = LINK_METHOD.get(r.decision, "none")
         person = r.person_id if r.decision in ("pid", "auto") else None
-        session.execute(update(SourceRecord).where(SourceRecord.id == r.record_id).values(
-            person_id=person, link_method=method, link_probability=r.probability))
+        changes.append({"id": r.record_id, "person_id": person, "link_method": LINK_METHOD.get(r.decision, "none"),
+                        "link_probability": r.probability})
         if person is not None:
             linked += 1
             _set_domain_person(session, feed, r.record_id, person)
-        elif r.decision == "review" and r.person_id is not None:
-            exists = session.scalar(select(QualityIssue.id).where(
-                QualityIssue.kind == "link_review", QualityIssue.source_b == r.record_id,
-                QualityIssue.status == "open"))
-            if exists is None:
-                agency = session.scalar(select(SourceRecord.agency_code).where(SourceRecord.id == r.record_id))
-                session.add(QualityIssue(
-                    kind="link_review", person_id=r.person_id, field="person", value_a=str(r.person_id),
-                    value_b=f"{r.probability:.3f}", source_b=r.record_id, agency_code=agency, status="open",
-                    detail=f"record may be this person (match probability {r.probability:.2f}); confirm or reject",
-                    created_at=now))
+    session.execute(update(SourceRecord), changes)
     session.flush()
     return linked
 
