@@ -34,6 +34,11 @@ def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return run(tmp_path_factory.mktemp("synth_a"))
 
 
+@pytest.fixture(scope="module")
+def big(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return run(tmp_path_factory.mktemp("synth_big"), people=20_000, seed=3)
+
+
 def rows(out: Path, name: str) -> list[dict[str, str]]:
     with (out / name).open(encoding="utf-8", newline="") as f:
         return list(csv.DictReader(f))
@@ -131,9 +136,15 @@ def test_noise_present_in_expected_shares(out: Path) -> None:
     assert 0.05 < tags["upper"] / n < 0.11
     for tag in ("typo", "given_first", "no_middle", "swapped_date", "missing_pid", "mistyped_pid", "dup", "old_cmnd"):
         assert tags[tag] > 0, tag
-    births = [t for t in rows(out, "truth.csv") if t["file"] == "births.ndjson" and t["role"] == "mother"]
+
+
+def test_mother_id_missing_in_some_births(big: Path) -> None:
+    births = [t for t in rows(big, "truth.csv") if t["file"] == "births.ndjson" and t["role"] == "mother"]
     missing = sum("missing_pid" in t["noise"] for t in births) / len(births)
-    assert 0.03 < missing < 0.35
+    assert 0.05 < missing < 0.30
+    no_id = sum("national_id" not in line for line in (big / "births.ndjson").read_text(encoding="utf-8").splitlines())
+    assert no_id == sum("missing_pid" in t["noise"] and "dup" not in t["noise"] for t in births) + sum(
+        2 * ("missing_pid" in t["noise"]) for t in births if "dup" in t["noise"])
 
 
 def test_truth_is_consistent_with_records(out: Path) -> None:
@@ -265,10 +276,10 @@ def test_birth_bundles_are_well_formed(out: Path) -> None:
             assert sorted(p["multipleBirthInteger"] for p in res["Patient"]) == [1, 2]
 
 
-def test_death_bundles_are_well_formed(tmp_path: Path) -> None:
+def test_death_bundles_are_well_formed(big: Path) -> None:
     from fhir.resources.R4B.bundle import Bundle
 
-    out = run(tmp_path / "d", people=20_000, seed=3)
+    out = big
     deaths = bundles(out, "deaths.ndjson")
     assert deaths
     for b in deaths:
@@ -297,3 +308,33 @@ def test_plan_covers_everyone_once() -> None:
 def test_unknown_province_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="province code 99"):
         generate(GeneratorConfig(people=10, seed=1, as_of=AS_OF, province_code=99), tmp_path)
+
+
+def test_every_generated_bundle_parses(big: Path) -> None:
+    from chudong.fhir.parser import BirthNotice, DeathNotice, parse_bundle
+
+    out = big
+    truth = {(t["file"], t["source_key"], t["role"]): t for t in rows(out, "truth.csv")}
+    persons = {r["pid"]: r for r in rows(out, "persons.csv")}
+    children = 0
+    for line in (out / "births.ndjson").read_text(encoding="utf-8").splitlines():
+        key = json.loads(line)["identifier"]["value"]
+        notices = parse_bundle(line.encode(), today=AS_OF)
+        assert notices and all(isinstance(n, BirthNotice) for n in notices)
+        children += len(notices)
+        mother = truth[("births.ndjson", key, "mother")]
+        tags = set(mother["noise"].split(";"))
+        for n in notices:
+            if tags.isdisjoint({"missing_pid", "mistyped_pid"}):
+                assert n.mother.pid == mother["pid"]
+            if "missing_pid" in tags:
+                assert n.mother.pid is None
+            if "legacy_ward" not in tags:
+                assert n.mother.ward_code == int(persons[mother["pid"]]["ward_code"]) or "legacy_ward" in truth[
+                    ("persons.csv", persons[mother["pid"]]["source_key"], "resident")]["noise"]
+    assert children == sum(1 for k in truth if k[0] == "births.ndjson" and k[2] == "child")
+    deaths = (out / "deaths.ndjson").read_text(encoding="utf-8").splitlines()
+    assert deaths
+    for line in deaths:
+        (notice,) = parse_bundle(line.encode(), today=AS_OF)
+        assert isinstance(notice, DeathNotice) and notice.cause_icd10

@@ -30,9 +30,9 @@ BIRTH_TIME_EXT = "http://hl7.org/fhir/StructureDefinition/patient-birthTime"
 EVENT_SYSTEM = "https://chudong.vn/fhir/CodeSystem/notification-event"
 FACILITY_SYSTEM = "https://chudong.vn/fhir/sid/facility"
 NOTIFICATION_SYSTEM = "https://chudong.vn/fhir/sid/notification"
-# Ward code of an address (General Statistics Office administrative-unit code).
-WARD_EXT = "https://chudong.vn/fhir/StructureDefinition/address-ward"
-GSO_UNITS = "https://danhmuchanhchinh.gso.gov.vn"
+# The ward of an address as the ISO 21090 "precinct" address part (a subsection of a
+# municipality), valued with the ward's administrative code (2025 or pre-2025).
+PRECINCT_EXT = "http://hl7.org/fhir/StructureDefinition/iso21090-ADXP-precinct"
 
 
 @dataclass(frozen=True)
@@ -103,10 +103,7 @@ def _gender(sex: str) -> str:
 
 def _address(a: FhirAddress) -> dict:
     return {
-        "extension": [{
-            "url": WARD_EXT,
-            "valueCoding": {"system": GSO_UNITS, "code": f"{a.ward_code:05d}", "display": a.ward_name},
-        }],
+        "extension": [{"url": PRECINCT_EXT, "valueString": f"{a.ward_code:05d}"}],
         "use": "home",
         "text": f"{a.line}, {a.ward_name}, {a.province_name}",
         "line": [a.line],

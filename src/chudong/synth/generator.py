@@ -104,6 +104,8 @@ DRIVING_CLASSES = (  # (class, share of adults 18-70, validity years or 0 = neve
     ("D1", 0.003, 5), ("D2", 0.004, 5), ("D", 0.006, 5), ("BE", 0.002, 5), ("C1E", 0.001, 5), ("CE", 0.006, 5),
     ("D1E", 0.0005, 5), ("D2E", 0.0005, 5), ("DE", 0.001, 5),
 )
+# Chance of holding at least one class beyond A1/A (upper bound of the union).
+_HEAVY_SHARE = min(1.0, sum(share for klass, share, _ in DRIVING_CLASSES if klass not in ("A1", "A")))
 PROFESSIONAL_LICENCES = (  # (kind, share of adults in the age range, ages, validity years, agency, number suffix)
     ("medical_licence", 0.008, (23, 65), 5, "Sở Y tế", "GPHN"),
     ("tour_guide_card", 0.004, (21, 60), 5, "Sở Văn hóa, Thể thao và Du lịch", "HDV"),
@@ -201,6 +203,16 @@ def _age(birth: dt.date, today: dt.date) -> int:
     return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
 
 
+def _rb(rng: random.Random, n: int) -> int:
+    """Return an integer in [0, n): ``randrange`` without its argument checks (hot path)."""
+    return int(rng.random() * n)
+
+
+def _rr(rng: random.Random, lo: int, hi: int) -> int:
+    """Return an integer in [lo, hi)."""
+    return lo + int(rng.random() * (hi - lo))
+
+
 class Person:
     """One resident (true values), alive only while its chunk is generated."""
 
@@ -295,7 +307,7 @@ class _Chunk:
         p.index = index
         p.sex = sex
         p.family = family
-        birth_ord = self.t_ord - int(max(age_years, 0.0) * 365.2425) - rng.randrange(0, 365)
+        birth_ord = self.t_ord - int(max(age_years, 0.0) * 365.2425) - _rb(rng, 365)
         birth = dt.date.fromordinal(min(birth_ord, self.t_ord))
         if birth.year < 1955 and rng.random() < 0.3:
             birth = dt.date(birth.year, 1, 1)  # old records: only the year was known
@@ -307,13 +319,13 @@ class _Chunk:
         p.origin = self.birth_province(birth)
         p.pid = self.pid_for(p.origin, birth.year, sex)
         if p.age >= 15 and rng.random() < (0.93 if p.age < 75 else 0.6):
-            p.phone = "+84" + rng.choice(MOBILE_PREFIXES)[1:] + f"{rng.randrange(10_000_000):07d}"
+            p.phone = "+84" + rng.choice(MOBILE_PREFIXES)[1:] + f"{_rb(rng, 10_000_000):07d}"
             if rng.random() < 0.7:
                 p.zalo = str(rng.randrange(10**18, 10**19))
         if 18 <= p.age <= 55 and rng.random() < 0.25:
             ascii_given = strip_diacritics(p.given).lower()
             ascii_family = strip_diacritics(p.family).lower()
-            p.email = f"{ascii_given}{ascii_family}{birth.year % 100:02d}{rng.randrange(100)}@{EMAIL_DOMAINS.pick(rng)}"
+            p.email = f"{ascii_given}{ascii_family}{birth.year % 100:02d}{_rb(rng, 100)}@{EMAIL_DOMAINS.pick(rng)}"
         return p
 
     def birth_province(self, birth: dt.date) -> int:
@@ -444,7 +456,7 @@ class _Chunk:
             return "Nam" if p.sex == "M" else "Nữ"
         return p.sex
 
-    def agency_pid(self, p: Person, tags: list[str], missing: float | None = None) -> str:
+    def agency_pid(self, p: Person, tags: list[str], missing: float | None = None, fhir: bool = False) -> str:
         """Return the ID number as an agency has it: missing, mistyped, old CMND or right."""
         n = self.noise
         r = self.rng.random()
@@ -455,12 +467,12 @@ class _Chunk:
         r -= miss
         if r < n.mistyped_pid:
             tags.append("mistyped_pid")
-            return mistype_pid(self.rng, p.pid)
+            return mistype_pid(self.rng, p.pid, serial_only=fhir)
         r -= n.mistyped_pid
-        if r < n.old_cmnd and p.age >= 30:
+        if r < n.old_cmnd and p.age >= 30 and not fhir:  # an old CMND is not a national_id identifier
             tags.append("old_cmnd")
-            head = "20" if p.origin in (48, 49) else str(self.rng.randrange(1, 39)).zfill(2)
-            return head + f"{self.rng.randrange(10_000_000):07d}"
+            head = "20" if p.origin in (48, 49) else str(_rr(self.rng, 1, 39)).zfill(2)
+            return head + f"{_rb(self.rng, 10_000_000):07d}"
         return p.pid
 
     def messy_phone(self, e164: str) -> str:
@@ -522,7 +534,7 @@ class _Chunk:
         rng = self.rng
         q = next(q for upper, q in MORTALITY if p.age < upper) * MORTALITY_SCALE
         if rng.random() < q:
-            days_ago = rng.randrange(0, 365)
+            days_ago = _rb(rng, 365)
             p.death = dt.date.fromordinal(self.t_ord - days_ago)
             p.death_reported = days_ago > 20 or (days_ago > 3 and rng.random() < 0.4)
             self.stats["deaths_last_year"] += 1
@@ -569,22 +581,27 @@ class _Chunk:
         if rng.random() < (0.12 if p.age >= 18 else 0.03):
             child = p.age < 14
             years = 5 if child else 10
-            issued = dt.date.fromordinal(self.t_ord - rng.randrange(0, years * 365 + 300))
+            issued = dt.date.fromordinal(self.t_ord - _rb(rng, years * 365 + 300))
             if _age(p.birth, issued) < 0:
                 issued = p.birth + dt.timedelta(days=30)
             years = 5 if _age(p.birth, issued) < 14 else 10
-            number = rng.choice("CP") + f"{rng.randrange(10_000_000):07d}"
+            number = rng.choice("CP") + f"{_rb(rng, 10_000_000):07d}"
             self.licence_row(p, "passport", "", number, issued, _add_years(issued, years),
                              "Cục Quản lý xuất nhập cảnh", "HC")
         if 18 <= p.age <= 75:
+            # One draw decides whether the person holds any class beyond A1/A (most do not).
+            heavy = rng.random() < _HEAVY_SHARE * (0.6 if p.sex == "F" else 1.0)
             for klass, share, years in DRIVING_CLASSES:
-                if rng.random() >= share * (0.6 if p.sex == "F" and klass not in ("A1", "A") else 1.0):
+                if klass in ("A1", "A"):
+                    if rng.random() >= share:
+                        continue
+                elif not heavy or rng.random() >= share / _HEAVY_SHARE:
                     continue
                 if years:
-                    issued = dt.date.fromordinal(self.t_ord - rng.randrange(0, years * 365 + 200))
+                    issued = dt.date.fromordinal(self.t_ord - _rb(rng, years * 365 + 200))
                 else:
                     start = max(_add_years(p.birth, 18), dt.date(1995, 1, 1)).toordinal()
-                    issued = dt.date.fromordinal(rng.randrange(start, self.t_ord + 1))
+                    issued = dt.date.fromordinal(_rr(rng, start, self.t_ord + 1))
                 if _age(p.birth, issued) < 18:
                     issued = _add_years(p.birth, 18)
                 agency = ("Sở Giao thông vận tải " if issued < dt.date(2025, 3, 1) else "Công an ") + self.province.name
@@ -592,7 +609,7 @@ class _Chunk:
                                  _add_years(issued, years) if years else None, agency, "LX")
         for kind, share, (lo, hi), years, agency, suffix in PROFESSIONAL_LICENCES:
             if lo <= p.age <= hi and rng.random() < share:
-                issued = dt.date.fromordinal(self.t_ord - rng.randrange(0, years * 365 + 120))
+                issued = dt.date.fromordinal(self.t_ord - _rb(rng, years * 365 + 120))
                 number = f"{self.number()[-6:]}/{self.province.code:03d}-{suffix}"
                 self.licence_row(p, kind, "", number, issued, _add_years(issued, years),
                                  f"{agency} {self.province.name}", suffix[:3])
@@ -605,7 +622,7 @@ class _Chunk:
             if rng.random() < 0.04:
                 start = max(p.birth.toordinal(), dt.date(2024, 7, 1).toordinal())
                 if start <= self.t_ord:
-                    issued = dt.date.fromordinal(rng.randrange(start, self.t_ord + 1))
+                    issued = dt.date.fromordinal(_rr(rng, start, self.t_ord + 1))
                     self.licence_row(p, "id_card", "", p.pid, issued, _add_years(p.birth, 14), _ID_AGENCY, "CC")
             return
         if rng.random() >= 0.97:
@@ -618,20 +635,20 @@ class _Chunk:
             early_from = _add_years(_add_years(p.birth, nxt), -2)
             if early_from <= today and rng.random() < 0.3:
                 # Issued within the 2 years before the next milestone: valid to the one after.
-                issued = dt.date.fromordinal(rng.randrange(early_from.toordinal(), self.t_ord + 1))
+                issued = dt.date.fromordinal(_rr(rng, early_from.toordinal(), self.t_ord + 1))
                 self.licence_row(p, "id_card", "", p.pid, issued,
                                  _add_years(p.birth, after) if after else None, _ID_AGENCY, "CC")
                 return
-        campaign = dt.date.fromordinal(rng.randrange(dt.date(2021, 3, 1).toordinal(), dt.date(2023, 6, 30).toordinal()))
-        issued = max(last_day + dt.timedelta(days=rng.randrange(0, 240)), campaign)
+        campaign = dt.date.fromordinal(_rr(rng, dt.date(2021, 3, 1).toordinal(), dt.date(2023, 6, 30).toordinal()))
+        issued = max(last_day + dt.timedelta(days=_rb(rng, 240)), campaign)
         if issued > today:
             # Not renewed yet after the milestone: the card held is the previous one.
             prev = max((m for m in MILESTONES if m < last), default=None)
             if prev is None:
                 return
-            issued = max(_add_years(p.birth, prev) + dt.timedelta(days=rng.randrange(0, 240)), campaign)
+            issued = max(_add_years(p.birth, prev) + dt.timedelta(days=_rb(rng, 240)), campaign)
             if issued > last_day:
-                issued = last_day - dt.timedelta(days=rng.randrange(800, 1500))
+                issued = last_day - dt.timedelta(days=_rr(rng, 800, 1500))
             self.licence_row(p, "id_card", "", p.pid, issued, last_day, _ID_AGENCY, "CC")
             return
         self.licence_row(p, "id_card", "", p.pid, issued, _add_years(p.birth, nxt) if nxt else None, _ID_AGENCY, "CC")
@@ -658,18 +675,18 @@ class _Chunk:
         poor_p, near_p = (0.12, 0.08) if self.ward.disadvantaged else ((0.02, 0.025) if area == "rural" else (0.005, 0.01))
         r = rng.random()
         if r < poor_p:
-            status, deprived = "poor", rng.randint(3, 7)
+            status, deprived = "poor", _rr(rng, 3, 8)
         elif r < poor_p + near_p:
-            status, deprived = "near_poor", rng.randint(0, 2)
+            status, deprived = "near_poor", _rb(rng, 3)
         elif r < poor_p + near_p + 0.08:
-            status, deprived = "not_poor", rng.randint(0, 3)
+            status, deprived = "not_poor", _rb(rng, 4)
         else:
             return
         line = POVERTY_LINE[area]
         factor = rng.uniform(0.35, 1.0) if status != "not_poor" else rng.uniform(1.05, 3.0)
         income = int(line * factor) // 10_000 * 10_000
         flags = set(rng.sample(POVERTY_INDICATORS, deprived))
-        survey = dt.date.fromordinal(self.t_ord - rng.randrange(0, 90))
+        survey = dt.date.fromordinal(self.t_ord - _rb(rng, 90))
         tags: list[str] = []
         self.emit("households.csv", [
             self.key("HN"), code, self.agency_ward(tags), area, head.pid, income, survey.isoformat(),
@@ -681,12 +698,12 @@ class _Chunk:
         """Write a declared plan to build a house on a parcel."""
         rng = self.rng
         tags: list[str] = []
-        declared = dt.date.fromordinal(self.t_ord - rng.randrange(0, 60))
+        declared = dt.date.fromordinal(self.t_ord - _rb(rng, 60))
         floors = rng.choice((1, 1, 2, 2, 2, 3, 3, 4, 5))
         self.emit("building_plans.csv", [
             self.key("XD"), self.agency_pid(p, tags, missing=0.02), self.agency_name(p, tags),
-            self.agency_birth(p, tags), self.agency_sex(p, tags), f"{rng.randint(1, 60)}/{rng.randint(1, 900)}",
-            self.agency_ward(tags), declared.isoformat(), floors, rng.randint(40, 180) * floors,
+            self.agency_birth(p, tags), self.agency_sex(p, tags), f"{_rr(rng, 1, 61)}/{_rr(rng, 1, 901)}",
+            self.agency_ward(tags), declared.isoformat(), floors, _rr(rng, 40, 181) * floors,
         ], [("declarant", p.person_index, p.pid, tags)])
 
     def facility(self, hospital_share: float) -> fhir_out.Facility:
@@ -700,28 +717,28 @@ class _Chunk:
     def fhir_address(self, tags: list[str]) -> fhir_out.FhirAddress:
         """Return the home address as the hospital recorded it."""
         code = self.agency_ward(tags)
-        return fhir_out.FhirAddress(f"Tổ {self.rng.randint(1, 60)}", code, self.ward.name, self.province.name)
+        return fhir_out.FhirAddress(f"Tổ {_rr(self.rng, 1, 61)}", code, self.ward.name, self.province.name)
 
     def birth_notice(self, mother: Person) -> None:
         """Write a birth notification (twins ~1.5%) from the last 90 days."""
         rng = self.rng
         tags: list[str] = []
-        day = dt.date.fromordinal(self.t_ord - rng.randrange(0, 90))
+        day = dt.date.fromordinal(self.t_ord - _rb(rng, 90))
         twins = rng.random() < 0.015
         children = []
         for order in ((1, 2) if twins else (0,)):
             weight = int(rng.gauss(2500 if twins else 3150, 420))
             children.append(fhir_out.NewbornChild(
                 "M" if rng.random() < 0.53 else "F", day.isoformat(),
-                f"{rng.randrange(24):02d}:{rng.randrange(60):02d}", max(900, min(weight, 5200)), order))
-        pid = self.agency_pid(mother, tags, missing=self.noise.missing_mother_pid)
+                f"{_rb(rng, 24):02d}:{_rb(rng, 60):02d}", max(900, min(weight, 5200)), order))
+        pid = self.agency_pid(mother, tags, missing=self.noise.missing_mother_pid, fhir=True)
         name = self.agency_name(mother, tags)
         middle_given = name.split(" ", 1)[1] if " " in name else name
         info = fhir_out.MotherInfo(pid, name.split(" ", 1)[0], middle_given, name, self.agency_birth(mother, tags),
                                    self.messy_phone(mother.phone), self.fhir_address(tags))
         key = self.key("KS")
-        sent = dt.datetime.combine(min(day + dt.timedelta(days=rng.randrange(0, 3)), self.today),
-                                   dt.time(rng.randrange(7, 18), rng.randrange(60)))
+        sent = dt.datetime.combine(min(day + dt.timedelta(days=_rb(rng, 3)), self.today),
+                                   dt.time(_rr(rng, 7, 18), _rb(rng, 60)))
         line = fhir_out.birth_bundle(rng, key, self.facility(0.85), info, children, sent.isoformat() + "+07:00")
         truth = [("mother", mother.person_index, mother.pid, tags)]
         for i, _ in enumerate(children):
@@ -733,7 +750,7 @@ class _Chunk:
         """Write an antenatal-care record of an expected birth in the coming months."""
         rng = self.rng
         tags: list[str] = []
-        expected = dt.date.fromordinal(self.t_ord + rng.randrange(1, 281))
+        expected = dt.date.fromordinal(self.t_ord + _rr(rng, 1, 281))
         fac = self.facility(0.6)
         self.emit("pregnancies.csv", [
             self.key("TS"), self.agency_pid(mother, tags, missing=0.1), self.agency_name(mother, tags),
@@ -745,15 +762,15 @@ class _Chunk:
         rng = self.rng
         tags: list[str] = []
         icd, display = (CAUSES_OLD if p.age >= 50 else CAUSES_YOUNG).pick(rng)
-        pid = self.agency_pid(p, tags, missing=0.0)
+        pid = self.agency_pid(p, tags, missing=0.0, fhir=True)
         name = self.agency_name(p, tags)
         assert p.death is not None
-        death_at = dt.datetime.combine(p.death, dt.time(rng.randrange(24), rng.randrange(60)))
+        death_at = dt.datetime.combine(p.death, dt.time(_rb(rng, 24), _rb(rng, 60)))
         info = fhir_out.DeceasedInfo(
             pid, name.split(" ", 1)[0], name.split(" ", 1)[1] if " " in name else name, name, p.sex,
             self.agency_birth(p, tags), death_at.isoformat() + "+07:00", icd, display, self.fhir_address(tags))
         key = self.key("BT")
-        sent = min(death_at + dt.timedelta(hours=rng.randrange(1, 30)),
+        sent = min(death_at + dt.timedelta(hours=_rr(rng, 1, 30)),
                    dt.datetime.combine(self.today, dt.time(23, 0)))
         line = fhir_out.death_bundle(rng, key, self.facility(0.6), info, sent.isoformat() + "+07:00")
         self.emit_json("deaths.ndjson", key, line, [("deceased", p.person_index, p.pid, tags)])

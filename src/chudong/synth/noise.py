@@ -48,12 +48,17 @@ def typo(rng: random.Random, word: str) -> str:
     return word[:i - 1] + word[i] + word[i - 1] + word[i + 1:]
 
 
-def mistype_pid(rng: random.Random, pid: str) -> str:
-    """Return the ID number with one digit changed or two neighbouring digits swapped."""
+def mistype_pid(rng: random.Random, pid: str, serial_only: bool = False) -> str:
+    """Return the ID number with one digit changed or two neighbouring digits swapped.
+
+    With ``serial_only`` the slip stays in the six random digits, so the number is still
+    structurally valid (the kind of error only linkage can catch).
+    """
     digits = list(pid)
+    first = 6 if serial_only else 0
     if rng.random() < 0.5:
         for _ in range(8):
-            i = rng.randrange(len(digits) - 1)
+            i = rng.randrange(first, len(digits) - 1)
             if digits[i] != digits[i + 1]:
                 digits[i], digits[i + 1] = digits[i + 1], digits[i]
                 return "".join(digits)

@@ -6,13 +6,15 @@ import random
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import vietnam_provinces as vp
 import yaml
 from vietnam_provinces import _ward_conversion_2025 as conversion
 from vietnam_provinces.legacy import base as legacy
 
-from chudong.geo.service import DEFAULT_CLASSES_FILE
+# The geo feature's default classification file (read directly: no database layer needed here).
+DEFAULT_CLASSES_FILE = Path(__file__).resolve().parent.parent / "geo" / "ward_classes.yaml"
 
 # Relative population weight of a ward by kind: urban wards are several times larger
 # than rural communes; mountain communes are small; Hoàng Sa has no residents.
