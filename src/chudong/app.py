@@ -72,16 +72,54 @@ class ShellMiddleware(BaseHTTPMiddleware):
         return response
 
 
+ERROR_TITLES = {400: "Bad request", 401: "Please sign in", 403: "Not allowed", 404: "Not found",
+                409: "Conflict", 413: "Too large", 422: "Please check the form", 429: "Too many attempts"}
+
+
+def wants_html(request: Request) -> bool:
+    """Return True for browser page requests (errors then render a page, not JSON)."""
+    if request.url.path.startswith(("/api/", "/healthz", "/metrics", "/openapi")):
+        return False
+    return "text/html" in request.headers.get("accept", "")
+
+
+def error_page(request: Request, status_code: int, message: str) -> Response:
+    """Render the error page in the user's language."""
+    from chudong.web.templating import render
+
+    title = i18n.gettext(ERROR_TITLES.get(status_code, "Error"))
+    return render(request, "error.html", status_code=status_code, title=title, message=message)
+
+
 def _error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ChudongError)
-    async def domain_error(_: Request, exc: ChudongError) -> JSONResponse:
+    async def domain_error(request: Request, exc: ChudongError) -> Response:
+        audience = getattr(exc, "audience", None)
+        if audience is not None and wants_html(request):  # SignInRequired on a page
+            from fastapi.responses import RedirectResponse
+
+            return RedirectResponse("/signin" if audience == "citizen" else "/staff/signin", status_code=303)
+        if wants_html(request):
+            return error_page(request, exc.status_code, i18n.gettext(exc.message))
         return JSONResponse(exc.to_dict(), status_code=exc.status_code)
 
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if wants_html(request):
+            return error_page(request, exc.status_code, i18n.gettext(str(exc.detail)))
+        return JSONResponse({"error": "http_error", "detail": exc.detail}, status_code=exc.status_code,
+                            headers=getattr(exc, "headers", None))
+
     @app.exception_handler(RequestValidationError)
-    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         errors = [
             {"field": ".".join(str(p) for p in e["loc"]), "reason": e["msg"]} for e in exc.errors()
         ]
+        if wants_html(request):
+            text = "; ".join(f"{e['field'].split('.')[-1]}: {e['reason']}" for e in errors)
+            return error_page(request, 422, text)
         return JSONResponse({"error": "invalid", "detail": errors}, status_code=422)
 
 

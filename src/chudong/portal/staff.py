@@ -1,0 +1,149 @@
+"""Officer workbench, post-audit queue and the data steward's quality queue."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+
+from chudong.dossiers import service as dossiers
+from chudong.kit import clock
+from chudong.kit.errors import ChudongError
+from chudong.portal.citizen import field_label
+from chudong.portal.pages import page
+from chudong.portal.security import CsrfDep, WebUser, redirect, staff_user
+from chudong.web.deps import SessionDep
+
+router = APIRouter(include_in_schema=False)
+Officer = Annotated[WebUser, Depends(staff_user("officer", "unit_head"))]
+Steward = Annotated[WebUser, Depends(staff_user("data_steward", "unit_head", "operator"))]
+
+
+@router.get("/officer/queue")
+def officer_queue(request: Request, session: SessionDep, user: Officer, status: str | None = None,
+                  service: str | None = None, deadline: str | None = None) -> Response:
+    """Show the unit's queue ordered by deadline, with on-time / due-soon / overdue badges."""
+    cal = dossiers.calendar(session)
+    today = clock.today()
+    try:
+        rows = dossiers.queue(session, user.principal, status=status or None, limit=200)
+    except ChudongError as exc:
+        return page(request, "portal/queue.html", status_code=exc.status_code, rows=[], error=exc.message)
+    items = []
+    for d in rows:
+        state = dossiers.deadline_status(d, cal, today)
+        if service and d.service_id != service:
+            continue
+        if deadline and state != deadline:
+            continue
+        items.append((d, state, dossiers.is_verified(d)))
+    services = sorted({d.service_id for d in rows})
+    return page(request, "portal/queue.html", rows=items, services=services, status=status or "",
+                service=service or "", deadline=deadline or "")
+
+
+@router.get("/officer/dossiers/{code}")
+def officer_dossier(code: str, request: Request, session: SessionDep, user: Officer,
+                    purpose: str = "processing") -> Response:
+    """Show a dossier to its handling officer: fields with provenance and conflicts; the read is logged."""
+    d = dossiers.for_officer(session, user.principal, code, purpose)
+    return _officer_page(request, session, d)
+
+
+def _officer_page(request: Request, session, d, error: str | None = None, status_code: int = 200) -> Response:
+    from chudong.registry.models import QualityIssue
+
+    conflicts = []
+    if d.person_id:
+        conflicts = list(session.scalars(select(QualityIssue).where(
+            QualityIssue.person_id == d.person_id, QualityIssue.status == "open")))
+    cal = dossiers.calendar(session)
+    return page(request, "portal/officer_dossier.html", status_code=status_code, d=d,
+                state=dossiers.deadline_status(d, cal, clock.today()), conflicts=conflicts,
+                events=dossiers.timeline(session, d), children=dossiers.children_of(session, d),
+                field_label=field_label, verified=dossiers.is_verified(d), error=error)
+
+
+def _act(request: Request, session, user: WebUser, code: str, action) -> Response:
+    d = dossiers.for_officer(session, user.principal, code, "processing", for_update=True)
+    try:
+        with session.begin_nested():
+            action(d)
+    except ChudongError as exc:
+        session.refresh(d)
+        return _officer_page(request, session, d, error=exc.message, status_code=exc.status_code)
+    return redirect(f"/officer/dossiers/{d.code}")
+
+
+@router.post("/officer/dossiers/{code}/claim", dependencies=[CsrfDep])
+def claim(code: str, request: Request, session: SessionDep, user: Officer,
+          version: Annotated[int | None, Form()] = None) -> Response:
+    """Take a confirmed dossier into processing."""
+    return _act(request, session, user, code, lambda d: dossiers.claim(session, d, user.principal, version=version))
+
+
+@router.post("/officer/dossiers/{code}/approve", dependencies=[CsrfDep])
+def approve(code: str, request: Request, session: SessionDep, user: Officer,
+            version: Annotated[int | None, Form()] = None) -> Response:
+    """Approve a dossier and issue its result."""
+    return _act(request, session, user, code, lambda d: dossiers.approve(session, d, user.principal, version=version))
+
+
+@router.post("/officer/dossiers/{code}/supplement", dependencies=[CsrfDep])
+def supplement(code: str, request: Request, session: SessionDep, user: Officer,
+               reason: Annotated[str, Form(min_length=3, max_length=500)],
+               version: Annotated[int | None, Form()] = None) -> Response:
+    """Ask the citizen for a supplement (the legal window applies; the clock stops)."""
+    return _act(request, session, user, code,
+                lambda d: dossiers.request_supplement(session, d, user.principal, reason=reason, version=version))
+
+
+@router.post("/officer/dossiers/{code}/reject", dependencies=[CsrfDep])
+def reject(code: str, request: Request, session: SessionDep, user: Officer,
+           legal_reason: Annotated[str, Form(min_length=3, max_length=500)],
+           version: Annotated[int | None, Form()] = None) -> Response:
+    """Reject a dossier with its legal reason."""
+    return _act(request, session, user, code,
+                lambda d: dossiers.reject(session, d, user.principal, legal_reason=legal_reason, version=version))
+
+
+@router.post("/officer/bulk-approve", dependencies=[CsrfDep])
+async def bulk_approve(request: Request, session: SessionDep, user: Officer) -> Response:
+    """Approve every selected dossier whose fields are all verified."""
+    form = await request.form()
+    codes = [str(c) for c in form.getlist("codes")]
+    try:
+        with session.begin_nested():
+            done = dossiers.bulk_approve(session, user.principal, codes)
+    except ChudongError as exc:
+        return page(request, "portal/queue.html", status_code=exc.status_code, rows=[], error=exc.message)
+    return redirect(f"/officer/queue?approved={len(done)}")
+
+
+@router.get("/officer/post-audit")
+def post_audit(request: Request, session: SessionDep, user: Officer) -> Response:
+    """Show automatically approved dossiers drawn for post-check."""
+    return page(request, "portal/post_audit.html", rows=dossiers.post_audit_queue(session, user.principal))
+
+
+@router.post("/officer/post-audit/{code}", dependencies=[CsrfDep])
+def record_post_audit(code: str, request: Request, session: SessionDep, user: Officer,
+                      outcome: Annotated[str, Form(pattern="^(passed|failed)$")],
+                      finding: Annotated[str, Form(max_length=2000)] = "") -> Response:
+    """Record the finding of a post-check."""
+    d = dossiers.for_officer(session, user.principal, code, "post-audit")
+    dossiers.record_post_audit(session, d, user.principal, outcome=outcome, finding=finding)
+    return redirect("/officer/post-audit")
+
+
+@router.get("/steward/quality")
+def quality_queue(request: Request, session: SessionDep, user: Steward) -> Response:
+    """Show open data-quality issues for the steward's agency (all agencies for operators)."""
+    from chudong.registry.models import QualityIssue
+
+    q = select(QualityIssue).where(QualityIssue.status == "open").order_by(QualityIssue.id.desc()).limit(300)
+    if user.role == "data_steward" and user.principal.agency:
+        q = q.where(QualityIssue.agency_code == user.principal.agency)
+    return page(request, "portal/quality.html", issues=list(session.scalars(q)))
