@@ -638,3 +638,18 @@ def test_example_feed_files_parse(clock):
     assert isinstance(parse_bundle((examples / "death-bundle.json").read_bytes())[0], DeathNotice)
     results = list(parse_ndjson((examples / "births.ndjson").read_bytes().splitlines()))
     assert results and all(isinstance(r, list) for _, r in results)
+
+
+@pytest.mark.parametrize("value", [[], True, 7, {"a": 1}])
+def test_wrong_json_type_where_fhir_resources_crashes_is_a_rejection(value):
+    # fhir.resources' uri validator raises bare TypeError / AttributeError on these
+    bundle = birth()
+    bundle["entry"][0]["resource"]["source"]["endpoint"] = value
+    reject(bundle, field="Bundle.entry[0].resource")
+
+
+def test_observation_without_code_is_ignored_not_a_crash():
+    # Observation.code is 1..1 but fhir.resources does not enforce it
+    bundle = birth()
+    del resource(bundle, "Observation")["code"]
+    assert parse(bundle)[0].weight_g is None

@@ -170,11 +170,13 @@ def _bundle_model() -> Any:
 def _loc_path(loc: tuple[int | str, ...], entry_map: list[int]) -> str:
     out = "Bundle"
     for i, part in enumerate(loc):
+        if not isinstance(part, (int, str)):
+            part = str(part)
         if isinstance(part, int):
             if i == 1 and loc[0] == "entry" and part < len(entry_map):
                 part = entry_map[part]
             out += f"[{part}]"
-        elif part.startswith("function-") or part.startswith("function_") or "[" in part:
+        elif part == "root" or part.startswith(("function-", "function_")) or "[" in part:
             continue  # pydantic's internal validator names
         else:
             out += f".{part}"
@@ -270,9 +272,16 @@ class _BundleReader:
             self.model = _bundle_model().model_validate(data)
         except ValidationError as exc:
             err = exc.errors(include_url=False)[0]
+            if exc.title != "Bundle":  # raised inside a nested validator: its loc is not a path
+                raise FhirRejection(f"{err['msg']}", field=self._locate(entries)) from None
             raise FhirRejection(f"{err['msg']}", field=_loc_path(tuple(err["loc"]), entry_map)) from None
         except RecursionError:
             raise FhirRejection("the Bundle is nested too deeply", field="Bundle") from None
+        except (TypeError, AttributeError, ValueError, KeyError) as exc:
+            # fhir.resources' primitive validators (uri, url...) assume a string and fail
+            # with a bare Python error on other JSON types; that is still bad input.
+            raise FhirRejection(f"an element has the wrong JSON type ({type(exc).__name__}: {exc})",
+                                field=self._locate(entries)) from None
         model_entries = self.model.entry or []
         self.resources = [None] * len(entries)
         self.full_urls = [None] * len(entries)
@@ -282,6 +291,21 @@ class _BundleReader:
         for i, e in enumerate(entries):
             if i not in set(entry_map) and isinstance(e.get("fullUrl"), str):
                 self.full_urls[i] = e["fullUrl"]
+
+    @staticmethod
+    def _locate(entries: list[Any]) -> str:
+        """Return the first entry whose resource fails validation on its own (else "Bundle")."""
+        from fhir.resources.R4B import get_fhir_model_class
+
+        for i, entry in enumerate(entries):
+            resource = entry.get("resource")
+            if not isinstance(resource, dict) or resource.get("resourceType") in codes.R4_ONLY_TYPES:
+                continue
+            try:
+                get_fhir_model_class(resource["resourceType"]).model_validate(resource)
+            except (ValidationError, TypeError, AttributeError, ValueError, KeyError, RecursionError):
+                return f"Bundle.entry[{i}].resource"
+        return "Bundle"
 
     def _index(self) -> None:
         seen: dict[tuple[str, str | None], int] = {}
@@ -533,7 +557,7 @@ class _BundleReader:
         for i, res in enumerate(self.resources):
             if res is None or res.get_resource_type() != "Observation" or res.status in codes.VOID_OBSERVATION_STATUSES:
                 continue
-            loinc = {c.code for c in res.code.coding or [] if c.system == codes.LOINC}
+            loinc = {c.code for c in _codings(res.code) if c.system == codes.LOINC}
             kind = next((k for k in (codes.LOINC_BIRTH_WEIGHT, codes.LOINC_BODY_WEIGHT) if k in loinc), None)
             if kind is None or kind in found or res.subject is None:
                 continue
@@ -608,7 +632,7 @@ class _BundleReader:
         for i, res in enumerate(self.resources):
             rtype = self._type_of(i)
             if rtype == "Observation" and observed is None and res.status not in codes.VOID_OBSERVATION_STATUSES:
-                if not any(c.system == codes.LOINC and c.code == codes.LOINC_CAUSE_OF_DEATH for c in res.code.coding or []):
+                if not any(c.system == codes.LOINC and c.code == codes.LOINC_CAUSE_OF_DEATH for c in _codings(res.code)):
                     continue
                 if res.subject is None or self._resolve_required(
                         res.subject, i, f"Bundle.entry[{i}].resource.subject") != patient_index:
@@ -771,3 +795,8 @@ def _ward_codes() -> frozenset[int]:
     from vietnam_provinces.legacy import WardCode as LegacyWardCode
 
     return frozenset(int(c) for c in WardCode) | frozenset(int(c) for c in LegacyWardCode)
+
+
+def _codings(concept: Any) -> list[Any]:
+    """Return the codings of a CodeableConcept that may be absent (fhir.resources lets required ones be)."""
+    return list(concept.coding or []) if concept is not None else []
