@@ -26,7 +26,6 @@ def register(app: typer.Typer) -> None:
         unaccented: Annotated[bool, typer.Option(help="SMS without diacritics (GSM-7).")] = False,
     ) -> None:
         """Render a template with its sample values; for SMS show encoding and segments."""
-        from chudong.cli import CliError
         from chudong.kit.errors import ChudongError
         from chudong.notifications.templates import get_template
         from chudong.notifications.templates import preview as render_preview
@@ -35,7 +34,9 @@ def register(app: typer.Typer) -> None:
             r = render_preview(template, channel, lang, unaccented=unaccented)
             version = get_template(template).version
         except ChudongError as exc:
-            raise CliError(exc.message) from None
+            # One clear line and exit code 2, as the root command does for its own errors.
+            Console(stderr=True).print(f"[red]error:[/red] {exc.message}")
+            raise typer.Exit(2) from None
         console.print(f"[bold]{template}[/bold] v{version} · {channel} · {r.language}")
         if r.subject:
             console.print(f"[bold]{r.subject}[/bold]")

@@ -1,0 +1,53 @@
+"""CLI commands and the worker job."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from sqlalchemy import select
+
+from chudong.db import session_factory
+from chudong.kit.jobs import registered_jobs
+from chudong.notifications.models import DELIVERED, DeliveryReceipt, Notification
+from chudong.notifications.providers import fake_providers
+from chudong.notifications.service import apply_receipt, dispatch_once, enqueue
+from tests.notifications.builders import CONTEXT, notify_settings, person
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "chudong.cli", *args], capture_output=True, text=True,
+                          env={**os.environ, "COLUMNS": "200"}, timeout=120)
+
+
+def test_preview_prints_text_and_segments():
+    r = run("notifications", "preview", "dossier-started", "--channel", "sms", "--lang", "vi")
+    assert r.returncode == 0, r.stderr
+    assert "Đăng ký khai sinh" in r.stdout and "UCS-2" in r.stdout and "2 segment(s)" in r.stdout
+
+
+def test_preview_of_unknown_template_is_one_line_exit_2():
+    r = run("notifications", "preview", "nope")
+    assert r.returncode == 2 and "no message template 'nope'" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_dispatch_job_is_registered():
+    assert "notifications.dispatch" in registered_jobs()
+
+
+def test_receipt_that_overtakes_the_send_record_is_applied_later(engine, session, clock):
+    with session_factory(engine)() as s:
+        p = person(s, phone="+84900000003")
+        nid = enqueue(s, event_key="d:early", step="started", person_id=p.id, template_id="dossier-started",
+                      context=CONTEXT)[0].id
+        # The fake SMS provider numbers its messages fake-sms-1, -2, ...: the receipt arrives first.
+        early = apply_receipt(s, "fake-sms", {"message_id": "fake-sms-1", "status": "delivered"})
+        s.commit()
+    assert early.outcome == "unknown"
+    dispatch_once(engine, fake_providers(notify_settings()), worker="w")
+    with session_factory(engine)() as s:
+        n = s.get(Notification, nid)
+        rc = s.scalars(select(DeliveryReceipt)).one()
+        assert (n.status, n.provider_message_id) == (DELIVERED, "fake-sms-1")
+        assert (rc.outcome, rc.notification_id) == ("matched-later", nid)
