@@ -230,6 +230,19 @@ def holder_facts(row: dict[str, str], ctx: Context, prefix: str, ward_column: st
     return facts
 
 
+_NAMES: dict[str, tuple[str, str]] = {}
+
+
+def names(raw: str) -> tuple[str, str]:
+    """Return (display name, comparison key), memoised: full names repeat a lot in a population."""
+    hit = _NAMES.get(raw)
+    if hit is None:
+        if len(_NAMES) > 200_000:
+            _NAMES.clear()
+        hit = _NAMES[raw] = (display_name(raw), name_key(raw))
+    return hit
+
+
 def _finish(key: str, norm: dict, natural: str | None) -> Valid:
     legacy = norm.pop("_legacy", None)
     ambiguous = norm.pop("_ambiguous", False)
@@ -253,10 +266,11 @@ def validate_person(row: dict[str, str], ctx: Context) -> Valid:
     email = optional(row, "email")
     if email and not _EMAIL.match(email):
         raise Rejected("email", f"{email!r} is not an e-mail address")
+    shown, key_of_name = names(raw_name)
     norm = {
         "pid": pid,
-        "full_name": display_name(raw_name),
-        "name_key": name_key(raw_name),
+        "full_name": shown,
+        "name_key": key_of_name,
         "birth_date": birth.isoformat(),
         "sex": sex,
         "ethnicity": optional(row, "ethnicity"),
