@@ -648,8 +648,8 @@ def test_wrong_json_type_where_fhir_resources_crashes_is_a_rejection(value):
     reject(bundle, field="Bundle.entry[0].resource")
 
 
-def test_observation_without_code_is_ignored_not_a_crash():
-    # Observation.code is 1..1 but fhir.resources does not enforce it
+def test_json_null_is_rejected():
+    # fhir.resources accepts null even for the required Observation.code
     bundle = birth()
-    del resource(bundle, "Observation")["code"]
-    assert parse(bundle)[0].weight_g is None
+    resource(bundle, "Observation")["code"] = None
+    reject(bundle, field=f"Bundle.entry[{entry_index(bundle, 'Observation')}].resource.code", reason="null")

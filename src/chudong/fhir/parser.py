@@ -212,8 +212,8 @@ class _BundleReader:
         self._check_raw()
         self._validate()
         self._index()
+        self._check_values()
         self._check_invariants()
-        self._check_urn_references()
         key = self._source_key()
         facility = self._facility()
         notices: list[Notice] = []
@@ -365,8 +365,9 @@ class _BundleReader:
         if coding.system == codes.V2_0131 and coding.code not in codes.V2_CONTACT_ROLE:
             raise FhirRejection(f"{coding.code!r} is not a v2-0131 contact role code", field=f"{field}.code")
 
-    def _check_urn_references(self) -> None:
-        """A urn:uuid / urn:oid reference can only point inside the Bundle: it must resolve."""
+    def _check_values(self) -> None:
+        """Reject JSON nulls (fhir.resources lets them through, even for required elements), and
+        urn:uuid / urn:oid references that do not resolve: those can only point inside the Bundle."""
         for i, e in enumerate(self.data["entry"]):
             resource = e.get("resource")
             if isinstance(resource, dict):
@@ -375,6 +376,8 @@ class _BundleReader:
     def _walk_refs(self, node: Any, path: str) -> None:
         if isinstance(node, dict):
             for k, v in node.items():
+                if v is None:
+                    raise FhirRejection("JSON null is not allowed in FHIR: leave the element out", field=f"{path}.{k}")
                 if k == "reference" and isinstance(v, str) and v.startswith(("urn:uuid:", "urn:oid:")):
                     if v not in self.by_url:
                         raise FhirRejection(f"reference {v!r} resolves to no entry of the Bundle", field=f"{path}.reference")
