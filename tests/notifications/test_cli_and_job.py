@@ -51,3 +51,18 @@ def test_receipt_that_overtakes_the_send_record_is_applied_later(engine, session
         rc = s.scalars(select(DeliveryReceipt)).one()
         assert (n.status, n.provider_message_id) == (DELIVERED, "fake-sms-1")
         assert (rc.outcome, rc.notification_id) == ("matched-later", nid)
+
+
+def test_demo_delivers_and_shows_messages(engine, session, clock):
+    from rich.console import Console
+
+    from chudong.notifications.demo import deliver_and_show
+
+    with session_factory(engine)() as s:
+        p = person(s, phone="0912 345 678")
+        enqueue(s, event_key="d:demo", step="started", person_id=p.id, template_id="dossier-started", context=CONTEXT)
+        s.commit()
+    console = Console(record=True, width=200)
+    assert deliver_and_show(console, engine) >= 1
+    out = console.export_text()
+    assert "+84912345678" in out and "delivered" in out
