@@ -156,7 +156,7 @@ def evaluate_expiry(ctx: RuleContext, svc: ServiceDef, as_of: dt.date) -> Outcom
         .order_by(lic.id)
     )
     doc_vi, doc_en = DOCUMENTS.get(trig.licence_kind, (trig.licence_kind, trig.licence_kind))
-    for row_lic, person in ctx.session.execute(query).tuples():
+    for row_lic, person in ctx.session.execute(query):
         if no_expiry is not None and row_lic.licence_class in no_expiry.value:
             continue  # these classes never expire (no event, ever)
         params: list[ParameterValue] = []
@@ -182,7 +182,14 @@ def evaluate_expiry(ctx: RuleContext, svc: ServiceDef, as_of: dt.date) -> Outcom
                 if age_on(person.birth_date, row_lic.issued_on) < int(below.value):
                     name = trig.child_validity_years
                     params.append(below)
-            validity = ctx.param(name, row_lic.issued_on)
+            periods = [p for p in ctx.catalogue.parameters[name] if p.covers(row_lic.issued_on)]
+            if not periods:
+                out.missing.append(MissingData(
+                    svc.id, "licence.expires_on", f"licence:{row_lic.id}",
+                    f"{doc_en} no. {row_lic.number} issued on {row_lic.issued_on} has no expiry date and no "
+                    f"validity rule ({name}) was in force on that day", row_lic.person_id, row_lic.source_record_id))
+                continue
+            validity = periods[0]
             params.append(validity)
             expiry = add_years(row_lic.issued_on, int(validity.value))
             computed = True

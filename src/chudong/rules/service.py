@@ -144,7 +144,7 @@ def _write_issues(session: Session, missing: Sequence[MissingData]) -> int:
     for chunk in _chunks(refs):
         open_.update(session.execute(select(QualityIssue.field, QualityIssue.value_a).where(
             QualityIssue.kind == "missing", QualityIssue.status != "resolved", QualityIssue.value_a.in_(chunk),
-        )).tuples())
+        )))
     now = clock.now()
     added = 0
     for (fld, ref), m in wanted.items():
