@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Optional
+from typing import Annotated, NoReturn, Optional
 
 import typer
 
@@ -18,6 +18,14 @@ def parse_anchor(value: str) -> tuple[int, str]:
     return int(m.group(1)), m.group(2)
 
 
+def fail(message: str) -> NoReturn:
+    """Print a user error as one line and exit 2 (the ``chudong`` CLI's convention)."""
+    from chudong.cli import err
+
+    err.print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(2)
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``audit`` commands."""
     audit = typer.Typer(help="Tamper-evident audit log: verify the hash chain, print anchors.", no_args_is_help=True)
@@ -30,13 +38,13 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Check every entry and anchor; exit 1 naming the first broken entry."""
         from chudong.audit.service import verify
-        from chudong.cli import CliError, console, err, require_migrated
+        from chudong.cli import console, err, require_migrated
         from chudong.db import unit_of_work
 
         try:
             external = [parse_anchor(a) for a in anchor or []]
         except ValueError as exc:
-            raise CliError(str(exc)) from None
+            fail(str(exc))
         with unit_of_work(require_migrated()) as session:
             report = verify(session, external)
         if report.ok:

@@ -5,9 +5,17 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, NoReturn, Optional
 
 import typer
+
+
+def fail(message: str) -> NoReturn:
+    """Print a user error as one line and exit 2 (the ``chudong`` CLI's convention)."""
+    from chudong.cli import err
+
+    err.print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(2)
 
 
 def register(app: typer.Typer) -> None:
@@ -47,10 +55,10 @@ def register(app: typer.Typer) -> None:
         import nats.errors
 
         from chudong.bus.consumer import ReceivedEvent, SeenIds, tail
-        from chudong.cli import CliError, err
+        from chudong.cli import err
 
         if not re.match(r"^[A-Za-z0-9_-]+$", durable):
-            raise CliError(f"--durable {durable!r} may contain only letters, digits, '-' and '_'")
+            fail(f"--durable {durable!r} may contain only letters, digits, '-' and '_'")
 
         def show(e: ReceivedEvent) -> None:
             print(json.dumps(e.__dict__, ensure_ascii=False), flush=True)
@@ -59,7 +67,7 @@ def register(app: typer.Typer) -> None:
         try:
             r = tail(durable=durable, handler=show, seen=seen, max_events=count, idle_seconds=idle)
         except (OSError, nats.errors.Error) as exc:
-            raise CliError(f"cannot reach NATS: {type(exc).__name__} {exc}".strip()) from None
+            fail(f"cannot reach NATS: {type(exc).__name__} {exc}".strip())
         finally:
             seen.close()
         err.print(f"{r.handled} events handled, {r.duplicates} duplicate deliveries skipped")
