@@ -84,9 +84,12 @@ def _empty_tables(engine: Engine) -> None:
     if not tables:
         return
     if engine.dialect.name == "postgresql":
-        names = ", ".join(f'"{t.name}"' for t in tables)
+        # DELETE is far cheaper than TRUNCATE for the few rows a test leaves; replica mode
+        # skips the foreign-key triggers (the person index has reference cycles)
         with engine.begin() as conn:
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
+            for t in tables:
+                conn.execute(t.delete())
         return
     with engine.connect() as conn:
         # foreign keys off for the clean-up only: the person index has reference cycles

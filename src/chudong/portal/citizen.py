@@ -87,7 +87,7 @@ def _act(request: Request, session, user, code: str, action) -> Response:
             action(d)
     except ChudongError as exc:
         session.refresh(d)
-        return _dossier_page(request, session, d, error=exc.message, status_code=exc.status_code)
+        return _dossier_page(request, session, d, error=_(exc.message), status_code=exc.status_code)
     return redirect(f"/me/dossiers/{d.code}")
 
 
@@ -188,7 +188,7 @@ async def save_settings(request: Request, session: SessionDep, user: CitizenDep)
         from chudong.notifications.models import ContactPreference
 
         return page(request, "portal/settings.html", status_code=exc.status_code,
-                    pref=session.get(ContactPreference, user.principal.id), error=exc.message)
+                    pref=session.get(ContactPreference, user.principal.id), error=_(exc.message))
     response = redirect("/me/settings?saved=1")
     response.set_cookie("lang", str(form.get("language") or "vi"), max_age=365 * 86400, samesite="lax", httponly=True)
     return response

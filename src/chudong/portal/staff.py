@@ -15,6 +15,7 @@ from chudong.portal.citizen import field_label
 from chudong.portal.pages import page
 from chudong.portal.security import CsrfDep, WebUser, redirect, staff_user
 from chudong.web.deps import SessionDep
+from chudong.web.i18n import gettext as _
 
 router = APIRouter(include_in_schema=False)
 Officer = Annotated[WebUser, Depends(staff_user("officer", "unit_head"))]
@@ -30,7 +31,7 @@ def officer_queue(request: Request, session: SessionDep, user: Officer, status: 
     try:
         rows = dossiers.queue(session, user.principal, status=status or None, limit=200)
     except ChudongError as exc:
-        return page(request, "portal/queue.html", status_code=exc.status_code, rows=[], error=exc.message)
+        return page(request, "portal/queue.html", status_code=exc.status_code, rows=[], error=_(exc.message))
     items = []
     for d in rows:
         state = dossiers.deadline_status(d, cal, today)
@@ -73,7 +74,7 @@ def _act(request: Request, session, user: WebUser, code: str, action) -> Respons
             action(d)
     except ChudongError as exc:
         session.refresh(d)
-        return _officer_page(request, session, d, error=exc.message, status_code=exc.status_code)
+        return _officer_page(request, session, d, error=_(exc.message), status_code=exc.status_code)
     return redirect(f"/officer/dossiers/{d.code}")
 
 
@@ -118,7 +119,7 @@ async def bulk_approve(request: Request, session: SessionDep, user: Officer) -> 
         with session.begin_nested():
             done = dossiers.bulk_approve(session, user.principal, codes)
     except ChudongError as exc:
-        return page(request, "portal/queue.html", status_code=exc.status_code, rows=[], error=exc.message)
+        return page(request, "portal/queue.html", status_code=exc.status_code, rows=[], error=_(exc.message))
     return redirect(f"/officer/queue?approved={len(done)}")
 
 
