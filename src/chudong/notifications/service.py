@@ -125,12 +125,16 @@ def enqueue(
     existing row and writes nothing. Never commits.
     """
     req = EnqueueRequest(event_key, step, person_id, template_id, context, urgent, mandatory, contact_override)
-    return enqueue_many(session, [req])
+    return [n for i in enqueue_many(session, [req]) if (n := session.get(Notification, i)) is not None]
 
 
 def enqueue_many(session: Session, requests: list[EnqueueRequest],
-                 settings: NotifySettings | None = None) -> list[Notification]:
-    """Enqueue several notifications with a few queries (feeds and the benchmark); never commits."""
+                 settings: NotifySettings | None = None) -> list[int]:
+    """Enqueue several notifications with a few statements; return their ids in request order. Never commits.
+
+    For feeds and batch jobs: rows are written with Core inserts (no ORM objects), so a
+    thousand notices cost a handful of round trips.
+    """
     from chudong.registry.models import Person
 
     ns = settings or get_notify_settings()
@@ -138,96 +142,110 @@ def enqueue_many(session: Session, requests: list[EnqueueRequest],
         return []
     keyed = [(req, _recipient_key(req)) for req in requests]
     triples = {(r.event_key, r.step, k) for r, k in keyed}
-    existing = _existing(session, triples)
+    ids = _existing(session, triples)
     person_ids = {r.person_id for r, _ in keyed if r.person_id is not None}
-    persons = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_(person_ids)))} if person_ids else {}
+    persons: dict[int, _PersonContact] = {}
+    if person_ids:
+        q = select(Person.id, Person.phone, Person.email, Person.zalo_id).where(Person.id.in_(person_ids))
+        persons = {row.id: _PersonContact(row.id, row.phone, row.email, row.zalo_id) for row in session.execute(q)}
     missing = person_ids - set(persons)
     if missing:
         raise NotFound(f"no person with id {sorted(missing)[0]}", field="person_id")
     prefs = ({p.person_id: p for p in session.scalars(select(ContactPreference).where(ContactPreference.person_id.in_(person_ids)))}
              if person_ids else {})
     now = clock.now()
-    fresh: list[tuple[Notification, InboxMessage | None]] = []
-    seen: dict[tuple[str, str, str], Notification] = {}
+    fresh: list[tuple[tuple[str, str, str], dict[str, Any], dict[str, Any] | None]] = []
+    planned: set[tuple[str, str, str]] = set()
     quality: dict[int, tuple[str, str]] = {}
     for req, rkey in keyed:
         triple = (req.event_key, req.step, rkey)
-        if triple in existing or triple in seen:
+        if triple in ids or triple in planned:
             continue
         tpl = get_template(req.template_id)
         person = persons.get(req.person_id) if req.person_id is not None else None
         row, inbox, issue = _build(tpl, req, rkey, person, prefs.get(req.person_id or -1), ns, now)
         if issue and person is not None:
             quality[person.id] = issue
-        seen[triple] = row
-        fresh.append((row, inbox))
+        planned.add(triple)
+        fresh.append((triple, row, inbox))
     if fresh:
-        _insert(session, fresh)
+        ids.update(_insert(session, fresh))
     if quality:
         _record_quality_issues(session, quality, now)
-    return [existing.get((r.event_key, r.step, k)) or seen[(r.event_key, r.step, k)] for r, k in keyed]
+    return [ids[(r.event_key, r.step, k)] for r, k in keyed]
 
 
-def _existing(session: Session, triples: set[tuple[str, str, str]]) -> dict[tuple[str, str, str], Notification]:
-    found: dict[tuple[str, str, str], Notification] = {}
+@dataclass(frozen=True)
+class _PersonContact:
+    id: int
+    phone: str | None
+    email: str | None
+    zalo_id: str | None
+
+
+def _existing(session: Session, triples: set[tuple[str, str, str]]) -> dict[tuple[str, str, str], int]:
+    found: dict[tuple[str, str, str], int] = {}
     keys = sorted({t[0] for t in triples})
+    cols = (Notification.event_key, Notification.step, Notification.recipient_key, Notification.id)
     for i in range(0, len(keys), 1000):
-        # Filter on event_key only (indexed by the unique constraint) and match the triple here:
+        # Filter on event_key only (the unique index's first column) and match the triple here:
         # a 3-column tuple IN costs three times the bind parameters for no selectivity gain.
-        for n in session.scalars(select(Notification).where(Notification.event_key.in_(keys[i:i + 1000]))):
-            triple = (n.event_key, n.step, n.recipient_key)
-            if triple in triples:
-                found[triple] = n
+        for ek, st, rk, nid in session.execute(select(*cols).where(Notification.event_key.in_(keys[i:i + 1000]))):
+            if (ek, st, rk) in triples:
+                found[(ek, st, rk)] = nid
     return found
 
 
-def _preassign_ids(session: Session, table: str, objects: list[Any]) -> None:
-    """On PostgreSQL take ids from the sequence first, so the ORM inserts with one pipelined executemany.
+def _insert_with_ids(session: Session, table: Any, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert rows and return their ids, in order.
 
-    Without known ids every insert needs RETURNING, which SQLAlchemy renders as one huge
-    multi-row statement per 1,000 rows; converting its bind parameters dominates the cost
-    of a large enqueue. SQLite keeps the plain path (one local writer, no round trips).
+    PostgreSQL: ids are taken from the sequence first and the rows go in one pipelined
+    executemany (a RETURNING insert of 1,000 rows is rendered as one huge statement whose
+    parameter conversion dominates the cost). SQLite: INSERT … RETURNING in order.
     """
-    if not objects or session.get_bind().dialect.name != "postgresql":
-        return
-    ids = session.scalars(text(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, :n)"),
-                          {"n": len(objects)}).all()
-    for obj, new_id in zip(objects, ids, strict=True):
-        obj.id = new_id
+    if session.get_bind().dialect.name == "postgresql":
+        ids = list(session.scalars(text(
+            f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) FROM generate_series(1, :n)"), {"n": len(rows)}))
+        for row, new_id in zip(rows, ids, strict=True):
+            row["id"] = new_id
+        session.connection().execute(insert(table), rows)
+        return ids
+    result = session.connection().execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
+    return list(result.scalars())
 
 
-def _insert(session: Session, fresh: list[tuple[Notification, InboxMessage | None]]) -> None:
+def _insert(session: Session, fresh: list[tuple[tuple[str, str, str], dict[str, Any], dict[str, Any] | None]]
+            ) -> dict[tuple[str, str, str], int]:
     """Insert new rows; a concurrent enqueue of the same key wins and ours is dropped, not duplicated."""
+    table = Notification.__table__
+    done: dict[tuple[str, str, str], int] = {}
     try:
         with session.begin_nested():
-            _preassign_ids(session, "notification", [n for n, _ in fresh])
-            session.add_all([n for n, _ in fresh])
-            session.flush()
+            ids = _insert_with_ids(session, table, [row for _, row, _ in fresh])
+        done = {triple: i for (triple, _, _), i in zip(fresh, ids, strict=True)}
     except IntegrityError:
-        # Someone committed the same (event, step, recipient) meanwhile: insert one by one, skip theirs.
-        kept = []
-        for n, inbox in fresh:
+        # Someone committed the same (event, step, recipient) meanwhile: insert one by one, keep theirs.
+        for triple, row, _ in fresh:
+            row.pop("id", None)
             try:
                 with session.begin_nested():
-                    session.add(n)
-                    session.flush()
-                kept.append((n, inbox))
+                    done[triple] = _insert_with_ids(session, table, [row])[0]
             except IntegrityError:
-                log.info("notification %s/%s/%s already enqueued concurrently", n.event_key, n.step, n.recipient_key)
-        fresh = kept
-    inboxes = []
-    for n, inbox in fresh:
-        if inbox is not None:
-            inbox.notification_id = n.id
-            inboxes.append(inbox)
+                log.info("notification %s already enqueued concurrently", triple)
+        theirs = _existing(session, {t for t, _, _ in fresh if t not in done})
+        fresh = [f for f in fresh if f[0] in done]
+        done_all = {**theirs, **done}
+    else:
+        done_all = done
+    inboxes = [{**inbox, "notification_id": done[triple]} for triple, _, inbox in fresh if inbox is not None]
     if inboxes:
-        _preassign_ids(session, "inbox_message", inboxes)
-        session.add_all(inboxes)
-        session.flush()
+        session.connection().execute(insert(InboxMessage.__table__), inboxes)
+    return done_all
 
 
-def _build(tpl: MessageTemplate, req: EnqueueRequest, rkey: str, person: Any, pref: ContactPreference | None,
-           ns: NotifySettings, now: dt.datetime) -> tuple[Notification, InboxMessage | None, tuple[str, str] | None]:
+def _build(tpl: MessageTemplate, req: EnqueueRequest, rkey: str, person: _PersonContact | None,
+           pref: ContactPreference | None, ns: NotifySettings, now: dt.datetime
+           ) -> tuple[dict[str, Any], dict[str, Any] | None, tuple[str, str] | None]:
     override = req.contact_override or Contact()
     raw_phone = override.phone or (person.phone if person is not None else None)
     phone = _phone_or_none(raw_phone)
@@ -259,7 +277,7 @@ def _build(tpl: MessageTemplate, req: EnqueueRequest, rkey: str, person: Any, pr
         plan = ["inbox"]
     rendered: dict[str, Any] = {}
     unaccented = bool(pref and pref.sms_unaccented)
-    for ch in {*plan, *(["inbox"] if has_inbox else [])}:
+    for ch in dict.fromkeys([*plan, *(["inbox"] if has_inbox else [])]):
         r = tpl.render(ch, language, req.context, unaccented=unaccented)
         rendered[ch] = r.as_dict()
         if ch == "zalo":
@@ -274,20 +292,22 @@ def _build(tpl: MessageTemplate, req: EnqueueRequest, rkey: str, person: Any, pr
         status = DELIVERED
     if not req.mandatory and pref is not None and pref.opt_out_optional:
         status, last_error = CANCELLED, "the person opted out of non-mandatory notices"
-    row = Notification(
-        event_key=req.event_key, step=req.step, recipient_key=rkey, person_id=req.person_id,
-        service=str(req.context.get("service_id", "")), template_id=tpl.id, template_version=tpl.version,
-        template_hash=tpl.hash, language=language, urgent=req.urgent, mandatory=req.mandatory, quiet_hours=quiet,
-        channels=plan, channel_index=0, channel=plan[0], destinations={c: available.get(c, "") for c in plan},
-        rendered=rendered, status=status, attempts=0, due_at=now, created_at=now, updated_at=now,
-        last_error=last_error,
-        provider=INBOX_PROVIDER if status == DELIVERED else None,
-        delivered_at=now if status == DELIVERED else None,
-    )
+    delivered = status == DELIVERED
+    row: dict[str, Any] = {
+        "event_key": req.event_key, "step": req.step, "recipient_key": rkey, "person_id": req.person_id,
+        "service": str(req.context.get("service_id", ""))[:60], "template_id": tpl.id,
+        "template_version": tpl.version, "template_hash": tpl.hash, "language": language, "urgent": req.urgent,
+        "mandatory": req.mandatory, "quiet_hours": quiet, "channels": plan, "channel_index": 0, "channel": plan[0],
+        "destinations": {c: available.get(c, "") for c in plan}, "rendered": rendered, "status": status,
+        "attempts": 0, "due_at": now, "claimed_until": None, "claimed_by": None,
+        "provider": INBOX_PROVIDER if delivered else None, "provider_message_id": None, "deliver_by": None,
+        "last_error": last_error, "created_at": now, "sent_at": None, "delivered_at": now if delivered else None,
+        "updated_at": now,
+    }
     inbox = None
-    if has_inbox:
-        inbox = InboxMessage(person_id=person.id, subject=rendered["inbox"].get("subject", "")[:300],
-                             body=rendered["inbox"]["body"], language=language, created_at=now)
+    if has_inbox and person is not None:
+        inbox = {"person_id": person.id, "subject": rendered["inbox"].get("subject", "")[:300],
+                 "body": rendered["inbox"]["body"], "language": language, "created_at": now, "read_at": None}
     return row, inbox, issue
 
 
