@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from chudong.dossiers.policy import Policy
 from chudong.kit import clock
+from chudong.kit.errors import ChudongError
 from chudong.registry.models import (
     BuildingPlan, Household, Licence, Person, QualityIssue, School, SourceRecord, VitalEvent,
 )
@@ -267,8 +268,13 @@ def notify_many(session: Session, notices: list[Notice]) -> int:
     except ImportError:
         log.warning("notifications feature missing: %d notices not queued", len(notices))
         return 0
-    enqueue_many(session, [EnqueueRequest(event_key=f"dossier:{n.code}", step=n.step, person_id=n.person_id,
-                                          template_id=n.template_id, context=n.context) for n in notices])
+    try:
+        enqueue_many(session, [EnqueueRequest(event_key=f"dossier:{n.code}", step=n.step, person_id=n.person_id,
+                                              template_id=n.template_id, context=n.context) for n in notices])
+    except ChudongError as exc:
+        # a missing message template must not stop dossiers opening; the failure is logged loudly
+        log.error("notices for %d dossiers not queued: %s", len(notices), exc.message)
+        return 0
     return len(notices)
 
 
@@ -289,6 +295,11 @@ def notify(session: Session, *, code: str, step: str, person_id: int | None, tem
     if fn is None:
         log.warning("notifications feature missing: notice %s for dossier %s not queued", step, code)
         return False
-    fn(session, event_key=f"dossier:{code}", step=step, person_id=person_id, template_id=template_id,
-       context=context, urgent=urgent, mandatory=True)
+    try:
+        fn(session, event_key=f"dossier:{code}", step=step, person_id=person_id, template_id=template_id,
+           context=context, urgent=urgent, mandatory=True)
+    except ChudongError as exc:
+        # the dossier step stands; the notice failure is logged loudly for the operator
+        log.error("notice %s for dossier %s not queued: %s", step, code, exc.message)
+        return False
     return True

@@ -66,7 +66,7 @@ class Dossier(Base):
     # a life event opens at most one top-level dossier; sub-dossiers have none
     life_event_id: Mapped[int | None] = mapped_column(BigId, unique=True, nullable=True)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("dossier.id"), index=True, nullable=True)
-    subject_kind: Mapped[str] = mapped_column(String(12))  # person / household / business
+    subject_kind: Mapped[str] = mapped_column(String(20))  # person / household / building_plan / business
     person_id: Mapped[int | None] = mapped_column(BigId, index=True, nullable=True)
     household_id: Mapped[int | None] = mapped_column(BigId, nullable=True)
     building_plan_id: Mapped[int | None] = mapped_column(BigId, nullable=True)

@@ -197,8 +197,10 @@ def open_from_events(session: Session, events: list[flows.DetectedEvent],
             "paused_working_days": 0, "auto_approved": False,
         })
         plans.append((pol, pre))
+    # Core inserts (not ORM bulk): one multi-row INSERT per batch instead of one per dossier
+    table = Dossier.__table__
     created = session.execute(
-        insert(Dossier).returning(Dossier.id, Dossier.code, sort_by_parameter_order=True), rows
+        insert(table).returning(table.c.id, table.c.code, sort_by_parameter_order=True), rows
     ).all()
     ev_rows = []
     for (did, _code), row in zip(created, rows):
@@ -208,7 +210,7 @@ def open_from_events(session: Session, events: list[flows.DetectedEvent],
                                  "handling_unit": row["handling_unit_code"]}})
         ev_rows.append({"dossier_id": did, "seq": 2, "kind": "offered", "from_status": "detected",
                         "to_status": "offered", "actor": "system:rules", "at": now, "data": {}})
-    session.execute(insert(DossierEvent), ev_rows)
+    session.execute(insert(DossierEvent.__table__), ev_rows)
     flows.notify_many(session, [
         flows.Notice(code=code, step="offered", person_id=row["person_id"], template_id=pol.templates["offered"],
                      context={"code": code, "service": pol.names,

@@ -56,7 +56,7 @@ def upgrade() -> None:
     sa.Column('title', sa.JSON(), nullable=False),
     sa.Column('life_event_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('parent_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
-    sa.Column('subject_kind', sa.String(length=12), nullable=False),
+    sa.Column('subject_kind', sa.String(length=20), nullable=False),
     sa.Column('person_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('household_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('building_plan_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),

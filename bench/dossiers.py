@@ -1,0 +1,173 @@
+"""Benchmark dossiers on PostgreSQL: bulk opening rate, officer action latency, result PDF rendering.
+
+Run: ``.venv/bin/python -m bench.dossiers`` (20,000 opened, 200,000 background dossiers) or
+``.venv/bin/python -m bench.dossiers --background 1000000`` for the target setting
+(≥ 2,000 dossiers/s opened; approve / supplement request ≤ 50 ms p95; PDF ≤ 1 s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import statistics
+import time
+import uuid
+
+from sqlalchemy import insert, select, text
+from sqlalchemy.engine import make_url
+
+from chudong.db import make_engine, session_factory, upgrade
+from chudong.kit import clock
+
+PG = os.environ.get("CHUDONG_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+PROVINCE = 48
+
+
+def _p(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+
+
+def _background(engine, n: int, wards: list[int]) -> None:
+    """Fill the dossier table with n settled / in-progress rows in one set-based statement."""
+    with engine.begin() as conn:
+        conn.execute(text("""
+            INSERT INTO dossier (code, service_id, kind, title, subject_kind, province_code, ward_code, agency,
+                receiving_unit_code, handling_unit_code, status, version, event_count, fields, fields_total,
+                fields_prefilled, prefill_share, risk, opened_at, received_on, settlement_working_days,
+                paused_working_days, due_on, auto_approved)
+            SELECT 'BG-' || i, 'poor-household-confirmation', 'dossier', '{"vi": "x", "en": "x"}',
+                'household', 48, w.code, 'commune_committee', 'UB-' || w.code, 'UB-' || w.code,
+                (ARRAY['closed','closed','closed','confirmed','in_processing'])[1 + i % 5], 1, 0, '{}', 6, 6, 1.0,
+                i % 7, now(), DATE '2026-10-01' + (i % 30), 15, 0, DATE '2026-10-20' + (i % 40), false
+            FROM generate_series(1, :n) AS i
+            JOIN (SELECT code, row_number() OVER (ORDER BY code) - 1 AS k FROM ward WHERE province_code = 48) w
+              ON w.k = i % :wards
+        """), {"n": n, "wards": len(wards)})
+        conn.execute(text("ANALYZE dossier"))
+
+
+def main() -> None:
+    """Create a database, run the three measurements, print the figures, drop the database."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--open", type=int, default=20_000, help="dossiers opened from life events")
+    parser.add_argument("--background", type=int, default=200_000, help="dossiers already in the database")
+    parser.add_argument("--actions", type=int, default=300, help="officer actions timed")
+    parser.add_argument("--batch", type=int, default=2_000)
+    args = parser.parse_args()
+
+    from chudong.dossiers import service
+    from chudong.dossiers.models import Officer
+    from chudong.dossiers.results import render_result_pdf, result_of, verification_url
+    from chudong.dossiers.units import add_officer, seed_units
+    from chudong.geo.models import Ward
+    from chudong.geo.service import load_units
+    from chudong.identity.principal import Principal
+    from chudong.registry.models import Agency, Household, Person, SourceRecord
+    from chudong.rules.models import LifeEvent
+
+    name = f"chudong_bench_dossiers_{uuid.uuid4().hex[:8]}"
+    admin = make_engine(PG)
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = make_engine(make_url(PG).set(database=name).render_as_string(hide_password=False))
+    clock.set_process_clock(clock.FixedClock(dt.date(2026, 11, 2)))
+    try:
+        upgrade(engine)
+        Session = session_factory(engine)
+        with Session() as s:
+            load_units(s)
+            seed_units(s, PROVINCE)
+            s.add(Agency(code="POP-48", name="Population registry", kind="population"))
+            s.commit()
+            wards = list(s.scalars(select(Ward.code).where(Ward.province_code == PROVINCE).order_by(Ward.code)))
+        t = time.perf_counter()
+        _background(engine, args.background, wards)
+        print(f"background dossiers   {args.background:,} inserted in {time.perf_counter() - t:.1f} s")
+
+        with Session() as s:  # subjects and life events (not timed)
+            now = clock.now()
+            recs = s.execute(insert(SourceRecord).returning(SourceRecord.id, sort_by_parameter_order=True), [
+                {"feed": "households", "agency_code": "POP-48", "source_key": f"h{i}", "received_at": now,
+                 "content_hash": "0" * 64, "raw": "{}", "normalised": {}} for i in range(args.open)]).scalars().all()
+            hhs = s.execute(insert(Household).returning(Household.id, sort_by_parameter_order=True), [
+                {"code": f"HH{i}", "ward_code": wards[i % len(wards)], "area_type": "rural",
+                 "income_per_person": 1_400_000, "survey_date": dt.date(2026, 9, 1),
+                 "deprivations": {"water_source": True}, "source_record_id": recs[i]}
+                for i in range(args.open)]).scalars().all()
+            pids = s.execute(insert(Person).returning(Person.id, sort_by_parameter_order=True), [
+                {"pid": f"048{i:09d}", "full_name": f"Nguyễn Văn {i}", "name_key": f"nguyen van {i}",
+                 "birth_date": dt.date(1980, 1, 1), "sex": "M", "ward_code": wards[i % len(wards)],
+                 "household_id": hhs[i], "source_record_id": recs[i]} for i in range(args.open)]).scalars().all()
+            events = s.execute(insert(LifeEvent).returning(LifeEvent.id, sort_by_parameter_order=True), [
+                {"key": f"poor:{i}", "service_id": "poor-household-confirmation", "subject_kind": "household",
+                 "person_id": pids[i], "household_id": hhs[i], "occurrence": "2026", "due_date": dt.date(2026, 12, 31),
+                 "detected_on": dt.date(2026, 11, 2), "reason": {"facts": {}}, "created_at": now}
+                for i in range(args.open)]).scalars().all()
+            s.commit()
+
+        t = time.perf_counter()
+        codes: list[str] = []
+        for i in range(0, len(events), args.batch):
+            with Session() as s:
+                codes += service.open_dossiers(s, list(events[i:i + args.batch])).codes
+                s.commit()
+        took = time.perf_counter() - t
+        print(f"opened from events    {len(codes):,} in {took:.1f} s = {len(codes) / took:,.0f} dossiers/s "
+              f"(batches of {args.batch}, with notices queued)")
+
+        sample = codes[: args.actions]
+        with Session() as s:  # citizens confirm the sample; officers for its units
+            officers: dict[str, int] = {}
+            for code in sample:
+                d = service.get_by_code(s, code)
+                service.confirm(s, d, Principal.citizen(d.person_id), supplied={}, linked=None, version=d.version)
+                if d.handling_unit_code not in officers:
+                    officers[d.handling_unit_code] = add_officer(
+                        s, username=f"cb-{d.handling_unit_code}", full_name="Cán bộ",
+                        unit_code=d.handling_unit_code).id
+            s.commit()
+        timings: dict[str, list[float]] = {"approve": [], "request_supplement": []}
+        for n, code in enumerate(sample):
+            with Session() as s:
+                started = time.perf_counter()
+                d0 = service.get_by_code(s, code)
+                o = s.get(Officer, officers[d0.handling_unit_code])
+                who = Principal(kind="officer", id=o.id, label=f"officer:{o.username}", unit_code=o.unit_code,
+                                agency=o.agency, role=o.role)
+                d = service.for_officer(s, who, code, "bench", for_update=True)
+                if n % 2:
+                    service.request_supplement(s, d, who, reason="bench", documents=[], version=d.version)
+                    kind = "request_supplement"
+                else:
+                    service.approve(s, d, who, version=d.version)
+                    kind = "approve"
+                s.commit()
+                timings[kind].append((time.perf_counter() - started) * 1000)
+        total = args.background + len(codes)
+        for kind, ms in timings.items():
+            print(f"{kind:<21} p50 {statistics.median(ms):.1f} ms, p95 {_p(ms, 0.95):.1f} ms "
+                  f"({len(ms)} actions, {total:,} dossiers in the database)")
+
+        with Session() as s:
+            d = service.get_by_code(s, sample[0])
+            result = result_of(s, d)
+            url = verification_url("https://dvc.example.gov.vn", "bench-secret", result)
+            render_result_pdf(d, result, url)  # warm-up: fonts
+            ms = []
+            for _ in range(10):
+                started = time.perf_counter()
+                pdf = render_result_pdf(d, result, url)
+                ms.append((time.perf_counter() - started) * 1000)
+        print(f"result PDF            median {statistics.median(ms):.0f} ms, max {max(ms):.0f} ms "
+              f"({len(pdf):,} bytes)")
+    finally:
+        engine.dispose()
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+if __name__ == "__main__":
+    main()
