@@ -33,12 +33,16 @@ def main() -> None:
     started = time.perf_counter()
     manifest = generate(cfg, out, workers=args.workers)
     seconds = time.perf_counter() - started
-    parent = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    parent, children = me.ru_maxrss / 1024, kids.ru_maxrss / 1024
+    cpu = me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+    load = os.getloadavg()[0]
     size = sum(f.stat().st_size for f in out.iterdir()) / 1e6
     print(f"people            {args.people:,} in {manifest.chunks} chunks, {args.workers} worker(s)")
     print(f"seconds           {seconds:.1f}")
     print(f"people/s          {args.people / seconds:,.0f}")
+    print(f"CPU seconds       {cpu:.1f} (parent + workers; {args.people / cpu:,.0f} people per CPU-second)")
+    print(f"load average      {load:.1f} at the end (other processes compete for the cores)")
     print(f"peak RSS parent   {parent:.0f} MiB")
     print(f"peak RSS worker   {children:.0f} MiB (largest child)")
     print(f"output            {size:,.0f} MB")

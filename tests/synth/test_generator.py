@@ -338,3 +338,31 @@ def test_every_generated_bundle_parses(big: Path) -> None:
     for line in deaths:
         (notice,) = parse_bundle(line.encode(), today=AS_OF)
         assert isinstance(notice, DeathNotice) and notice.cause_icd10
+
+
+def test_age_pyramid_follows_vietnam_2024(big: Path) -> None:
+    from chudong.synth.generator import AGE_PYRAMID_2024
+
+    stats = json.loads((big / "manifest.json").read_text(encoding="utf-8"))["stats"]
+    for band, share in enumerate(AGE_PYRAMID_2024):
+        got = 100 * stats.get(f"age_band_{band:02d}", 0) / stats["persons"]
+        assert abs(got - share) < 2.5, (band * 5, got, share)
+
+
+def test_cli_generate_uses_as_of_and_reports_counts(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "COLUMNS": "200", "CHUDONG_DATA_DIR": str(tmp_path)}
+    # The installed entry point (``python -m chudong.cli`` would load a second copy of chudong.cli).
+    cmd = [str(Path(sys.executable).with_name("chudong")), "--as-of", "2026-03-15", "generate", "--people", "400",
+           "--seed", "5", "--out", str(tmp_path / "o"), "--workers", "1"]
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "persons.csv" in r.stdout and "licences.csv" in r.stdout
+    manifest = json.loads((tmp_path / "o" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["as_of"] == "2026-03-15" and manifest["seed"] == 5 and manifest["people"] == 400
+    bad = subprocess.run([*cmd[:4], "--people", "0", "--out", str(tmp_path / "x")], capture_output=True,
+                         text=True, env=env, timeout=300)
+    assert bad.returncode == 2 and "--people must be at least 1" in bad.stderr
