@@ -258,7 +258,6 @@ class _Chunk:
         self.writers = {name: csv.writer(self.buffers[name], lineterminator="\n") for name in HEADERS if name in self.buffers}
         self.counts: Counter = Counter()
         self.stats: Counter = Counter()
-        self.short = province.short_name
         self.facilities = _facilities(province)
 
     # ---- keys, numbers, output -------------------------------------------------------
