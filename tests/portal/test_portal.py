@@ -13,7 +13,7 @@ from .helpers import citizen_fields, citizen_signin, post, staff_account, staff_
 
 
 @pytest.fixture
-def birth(session, clock, notices):
+def birth(session, clock):
     """A committed province with a mother, her offered birth dossier and the commune's officer."""
     b.units(session)
     mother = b.person(session, full_name="Nguyễn Thị Lan")
@@ -178,3 +178,25 @@ def test_settings_saved_and_validated(client, session, birth):
     assert pref.channels == ["zalo", "sms"] and pref.language == "en"
     r = post(client, "/me/settings", {"first": "zalo", "language": "vi", "quiet_start": "25:99"})
     assert r.status_code == 422
+
+
+def test_officer_requests_a_supplement_from_the_page(client, session, birth):
+    code = birth["code"]
+    d = dossiers.get_by_code(session, code)
+    from chudong.identity.principal import Principal
+
+    dossiers.confirm(session, d, Principal.citizen(birth["mother"].id),
+                     supplied={"child_name": "Lê An", "father_pid": "048090001234"}, linked=[], version=d.version)
+    session.commit()
+    staff_signin(client, "lan.cb")
+    view = client.get(f"/officer/dossiers/{code}")
+    r = post(client, f"/officer/dossiers/{code}/claim", {"version": version_on(view.text)}, form_page=f"/officer/dossiers/{code}")
+    assert r.status_code == 303
+    view = client.get(f"/officer/dossiers/{code}")
+    r = post(client, f"/officer/dossiers/{code}/supplement",
+             {"reason": "thiếu giấy chứng sinh", "documents": "giấy chứng sinh; CCCD của mẹ", "version": version_on(view.text)},
+             form_page=f"/officer/dossiers/{code}")
+    assert r.status_code == 303, r.text
+    session.expire_all()
+    d = dossiers.get_by_code(session, code)
+    assert d.status == "supplement_requested" and d.supplement_due_on is not None

@@ -259,6 +259,45 @@ class Notice:
     context: dict
 
 
+SERVICE_NOTICE = "service-notice"
+
+
+def _vn_date(value: Any) -> Any:
+    if isinstance(value, str) and len(value) == 10 and value[4] == "-":
+        try:
+            return dt.date.fromisoformat(value).strftime("%d/%m/%Y")
+        except ValueError:
+            return value
+    return value
+
+
+def service_notice(template_id: str, context: dict) -> dict:
+    """Render a catalogue notice template in Vietnamese and English for the ``service-notice`` message.
+
+    The catalogue owns each service's words; the notifications feature owns channels,
+    languages and delivery. Names the context lacks stay visible as ``{name}`` rather
+    than failing the dossier step.
+    """
+    from chudong.config import get_settings
+    from chudong.rules.catalogue import get_catalogue
+
+    cat = get_catalogue()
+    names = context.get("service") or {}
+    facts = {k: _vn_date(v) for k, v in (context.get("facts") or {}).items()}
+    code = context.get("code", "")
+    due = context.get("due_date") or context.get("offer_expires_on") or context.get("due_on") \
+        or context.get("supplement_due_on")
+    values = {**facts, "dossier_code": code, "due_date": _vn_date(due) if due else facts.get("due_date", ""),
+              "detail": context.get("legal_reason") or context.get("reason") or "",
+              "days": context.get("window_working_days", ""),
+              "url": f"{get_settings().base_url}/me/dossiers/{code}"}
+    out = {}
+    for lang in ("vi", "en"):
+        out[f"subject_{lang}"] = names.get(lang) or names.get("vi") or ""
+        out[f"body_{lang}"] = cat.render(template_id, lang, {**values, "service_name": out[f"subject_{lang}"]})
+    return out
+
+
 def notify_many(session: Session, notices: list[Notice]) -> int:
     """Queue many notices with a few queries (bulk opening); return how many were handed over."""
     if not notices:
@@ -270,7 +309,8 @@ def notify_many(session: Session, notices: list[Notice]) -> int:
         return 0
     try:
         enqueue_many(session, [EnqueueRequest(event_key=f"dossier:{n.code}", step=n.step, person_id=n.person_id,
-                                              template_id=n.template_id, context=n.context) for n in notices])
+                                              template_id=SERVICE_NOTICE,
+                                              context=service_notice(n.template_id, n.context)) for n in notices])
     except ChudongError as exc:
         # a missing message template must not stop dossiers opening; the failure is logged loudly
         log.error("notices for %d dossiers not queued: %s", len(notices), exc.message)
@@ -296,8 +336,8 @@ def notify(session: Session, *, code: str, step: str, person_id: int | None, tem
         log.warning("notifications feature missing: notice %s for dossier %s not queued", step, code)
         return False
     try:
-        fn(session, event_key=f"dossier:{code}", step=step, person_id=person_id, template_id=template_id,
-           context=context, urgent=urgent, mandatory=True)
+        fn(session, event_key=f"dossier:{code}", step=step, person_id=person_id, template_id=SERVICE_NOTICE,
+           context=service_notice(template_id, context), urgent=urgent, mandatory=True)
     except ChudongError as exc:
         # the dossier step stands; the notice failure is logged loudly for the operator
         log.error("notice %s for dossier %s not queued: %s", step, code, exc.message)

@@ -213,9 +213,10 @@ def open_from_events(session: Session, events: list[flows.DetectedEvent],
     session.execute(insert(DossierEvent.__table__), ev_rows)
     flows.notify_many(session, [
         flows.Notice(code=code, step="offered", person_id=row["person_id"], template_id=pol.templates["offered"],
-                     context={"code": code, "service": pol.names,
+                     context={"code": code, "service": pol.names, "facts": ev.facts,
+                              "due_date": ev.due_date.isoformat() if ev.due_date else None,
                               "offer_expires_on": row["offer_expires_on"].isoformat() if row["offer_expires_on"] else None})
-        for (_did, code), row, (pol, _pre) in zip(created, rows, plans)
+        for (_did, code), row, (pol, _pre), ev in zip(created, rows, plans, todo)
         if pol.templates.get("offered") and row["person_id"] is not None
     ])
     return OpenResult(len(created), len(already), [c for _, c in created])
@@ -581,7 +582,8 @@ def request_supplement(session: Session, d: Dossier, officer: Principal, *, reas
         "window_working_days": window})
     session.flush()
     _notify(session, d, "supplement_requested", _policy(session, d),
-            {"reason": reason[:1000], "supplement_due_on": d.supplement_due_on.isoformat() if d.supplement_due_on else None})
+            {"reason": reason[:1000], "window_working_days": window,
+             "supplement_due_on": d.supplement_due_on.isoformat() if d.supplement_due_on else None})
     return d
 
 

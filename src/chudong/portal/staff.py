@@ -95,10 +95,13 @@ def approve(code: str, request: Request, session: SessionDep, user: Officer,
 @router.post("/officer/dossiers/{code}/supplement", dependencies=[CsrfDep])
 def supplement(code: str, request: Request, session: SessionDep, user: Officer,
                reason: Annotated[str, Form(min_length=3, max_length=500)],
+               documents: Annotated[str, Form(max_length=1000)] = "",
                version: Annotated[int | None, Form()] = None) -> Response:
     """Ask the citizen for a supplement (the legal window applies; the clock stops)."""
     return _act(request, session, user, code,
-                lambda d: dossiers.request_supplement(session, d, user.principal, reason=reason, version=version))
+                lambda d: dossiers.request_supplement(session, d, user.principal, reason=reason,
+                                                      documents=[x.strip() for x in documents.split(";") if x.strip()],
+                                                      version=version))
 
 
 @router.post("/officer/dossiers/{code}/reject", dependencies=[CsrfDep])
