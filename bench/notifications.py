@@ -63,13 +63,26 @@ def _python() -> str:
 class Worker:
     """One dispatcher process that can be killed with SIGKILL and restarted."""
 
-    def __init__(self, env: dict[str, str], n: int) -> None:
+    def __init__(self, env: dict[str, str], n: int, lean: bool = False) -> None:
         self.env, self.n = env, n
+        self.cmd = ([_python(), "-m", "bench.notifications", "--worker"] if lean
+                    else [_python(), "-m", "chudong.cli", "worker", "--job", "notifications.dispatch"])
+        self.ready = threading.Event()
         self.proc = self._start()
 
-    def _start(self) -> subprocess.Popen[bytes]:
-        return subprocess.Popen([_python(), "-m", "chudong.cli", "worker", "--job", "notifications.dispatch"],
-                                env=self.env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(f"/tmp/bench-notify-worker{self.n}.log", "ab"))
+    def _start(self) -> subprocess.Popen[str]:
+        self.ready.clear()
+        proc = subprocess.Popen(self.cmd, env=self.env, cwd=ROOT, stdout=subprocess.PIPE, text=True,
+                                stderr=open(f"/tmp/bench-notify-worker{self.n}.log", "ab"))
+        threading.Thread(target=self._watch, args=(proc,), daemon=True).start()
+        return proc
+
+    def _watch(self, proc: subprocess.Popen[str]) -> None:
+        # The worker prints one line once its imports are done and it starts polling.
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if "worker running" in line:
+                self.ready.set()
 
     def kill_and_restart(self) -> None:
         self.proc.send_signal(signal.SIGKILL)
@@ -106,7 +119,8 @@ def _persons(engine, count: int) -> list[int]:
         return list(conn.scalars(select(Person.id).order_by(Person.id)))
 
 
-def _enqueue(engine, person_ids: list[int], start: int, n: int, rate: float, prefix: str) -> float:
+def _enqueue(engine, person_ids: list[int], start: int, n: int, rate: float, prefix: str,
+             progress: list[int] | None = None) -> float:
     """Enqueue n notifications (paced at ``rate``/s when rate > 0); return the achieved rate."""
     chunk = max(1, int(rate / 10)) if rate else 1000
     sf = session_factory(engine)
@@ -120,6 +134,8 @@ def _enqueue(engine, person_ids: list[int], start: int, n: int, rate: float, pre
             enqueue_many(s, reqs, NS)
             s.commit()
         done += size
+        if progress is not None:
+            progress[0] = done
         if rate:
             ahead = t0 + done / rate - time.monotonic()
             if ahead > 0:
@@ -178,6 +194,22 @@ def _measure(engine, prefix: str, ports: list[int]) -> dict[str, float]:
     }
 
 
+def lean_worker() -> None:
+    """Run only the dispatcher loop (same ``dispatch_once`` as the job) without the CLI's imports."""
+    from chudong.db import get_engine
+    from chudong.notifications.providers import get_providers
+    from chudong.notifications.service import dispatch_once
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    engine = get_engine()
+    providers = get_providers()
+    print("worker running jobs: notifications.dispatch (lean)", flush=True)
+    while not stop.is_set():
+        if dispatch_once(engine, providers) == 0:
+            stop.wait(0.2)
+
+
 def main() -> None:
     """Run both phases and print the figures."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -187,7 +219,13 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=1000, help="dispatcher claim size")
     ap.add_argument("--lease", type=float, default=5.0, help="claim lease in seconds (re-claim delay after a kill)")
     ap.add_argument("--keep", action="store_true", help="keep the database")
+    ap.add_argument("--lean-worker", action="store_true",
+                    help="workers run only the dispatch loop instead of `chudong worker` (faster restarts)")
+    ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.worker:
+        lean_worker()
+        return
 
     name = f"chudong_bench_notify_{uuid.uuid4().hex[:8]}"
     admin = make_engine(PG)
@@ -207,35 +245,43 @@ def main() -> None:
                      "rate_per_second": 100000}]
         env = {**os.environ, "CHUDONG_DATABASE_URL": url, "CHUDONG_NOTIFY_MODE": "live",
                "CHUDONG_NOTIFY_SMS_GATEWAYS": json.dumps(gateways), "CHUDONG_NOTIFY_BATCH_SIZE": str(args.batch),
-               "CHUDONG_NOTIFY_LEASE_SECONDS": str(args.lease), "PYTHONPATH": str(ROOT / "src")}
+               "CHUDONG_NOTIFY_LEASE_SECONDS": str(args.lease), "CHUDONG_NOTIFY_QUIET_START": "00:00",
+               "CHUDONG_NOTIFY_QUIET_END": "00:00", "PYTHONUNBUFFERED": "1", "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}"}
         persons = _persons(engine, min(args.n, 50_000))
-        print(f"PostgreSQL {name}; {len(persons)} persons; 2 SMS gateway simulators; 2 dispatcher workers; "
+        kind = "lean dispatch-loop" if args.lean_worker else "`chudong worker`"
+        print(f"PostgreSQL {name}; {len(persons)} persons; 2 SMS gateway simulators; 2 {kind} processes; "
               f"batch {args.batch}, lease {args.lease:.0f} s; {os.cpu_count()} CPUs")
 
         # Phase A: drain a backlog.
         rate_a = _enqueue(engine, persons, 0, args.n, 0, "a")
         print(f"A  enqueued {args.n:,} in one backlog ({rate_a:,.0f}/s through enqueue_many)")
-        workers = [Worker(env, 1), Worker(env, 2)]
+        workers = [Worker(env, 1, args.lean_worker), Worker(env, 2, args.lean_worker)]
         left = _wait_all_sent(engine, "a", args.n, timeout=max(120, args.n / 200))
         a = _measure(engine, "a", ports)
         print(f"A  throughput: {a['handoff_rate']:,.0f} notifications/s handed to the providers "
               f"(left unsent: {left}, lost {a['lost']}, duplicates {a['duplicates']})")
 
-        # Phase B: steady load with kill -9.
-        duration = args.n / args.rate
+        # Phase B: steady load with kill -9 at evenly spaced points of the run.
+        progress = [0]
         kills_done: list[float] = []
+        started = time.monotonic()
 
         def killer() -> None:
-            start = time.monotonic()
             for k in range(args.kills):
-                at = start + duration * (k + 1) / (args.kills + 1)
-                time.sleep(max(0.0, at - time.monotonic()))
-                workers[k % 2].kill_and_restart()
-                kills_done.append(time.monotonic() - start)
+                while progress[0] < args.n * (k + 1) / (args.kills + 1):
+                    time.sleep(0.05)
+                victim = workers[k % 2]
+                for w in workers:  # kill a worker that is sending while the other one runs
+                    w.ready.wait(timeout=300)
+                time.sleep(0.3)
+                victim.kill_and_restart()
+                kills_done.append(time.monotonic() - started)
 
         t = threading.Thread(target=killer)
         t.start()
-        rate_b = _enqueue(engine, persons, 0, args.n, args.rate, "b")
+        for w in workers:
+            w.ready.wait(timeout=120)
+        rate_b = _enqueue(engine, persons, 0, args.n, args.rate, "b", progress)
         t.join()
         left = _wait_all_sent(engine, "b", args.n, timeout=max(120, args.n / 200))
         b = _measure(engine, "b", ports)
