@@ -103,6 +103,19 @@ class RuleContext:
     def __init__(self, session: Session, catalogue: Catalogue) -> None:
         self.session = session
         self.catalogue = catalogue
+        self._people: dict[int, Person] = {}
+
+    def person(self, person_id: int) -> Person | None:
+        """Return a person, from the batch preloaded by ``preload_people`` when possible."""
+        found = self._people.get(person_id)
+        return found if found is not None else self.session.get(Person, person_id)
+
+    def preload_people(self, ids: set[int]) -> None:
+        """Load the people of a batch in one query per thousand (kept referenced for ``person``)."""
+        ordered = sorted(i for i in ids if i not in self._people)
+        for i in range(0, len(ordered), 1000):
+            for p in self.session.scalars(select(Person).where(Person.id.in_(ordered[i:i + 1000]))):
+                self._people[p.id] = p
 
     @cached_property
     def calendar(self) -> WorkingCalendar:
@@ -444,7 +457,7 @@ def evaluate_vital(ctx: RuleContext, svc: ServiceDef, ve: VitalEvent) -> Candida
             return MissingData(svc.id, "vital_event.mother_person_id", ref,
                                f"birth of {ve.event_date} is not linked to its mother: nobody can be offered the registration",
                                None, ve.source_record_id)
-        mother = ctx.session.get(Person, ve.mother_person_id)
+        mother = ctx.person(ve.mother_person_id)
         subject = mother
         text_vi = (f"Ông/Bà nhận thông báo này vì cơ sở y tế {facility or ''} báo sinh ngày {vi_date(ve.event_date)}; "
                    f"hạn đăng ký khai sinh là {vi_date(due)} ({deadline.reference if deadline else ''}).")
@@ -456,7 +469,7 @@ def evaluate_vital(ctx: RuleContext, svc: ServiceDef, ve: VitalEvent) -> Candida
             return MissingData(svc.id, "vital_event.subject_person_id", ref,
                                f"death of {ve.event_date} is not linked to the deceased person",
                                None, ve.source_record_id)
-        subject = ctx.session.get(Person, ve.subject_person_id)
+        subject = ctx.person(ve.subject_person_id)
         text_vi = (f"Thông báo này được gửi vì {subject.full_name if subject else ''} mất ngày {vi_date(ve.event_date)}; "
                    f"hạn đăng ký khai tử là {vi_date(due)} ({deadline.reference if deadline else ''}).")
         text_en = (f"You received this because {subject.full_name if subject else ''} died on "
@@ -480,9 +493,11 @@ def evaluate_vitals_due(ctx: RuleContext, svc: ServiceDef, as_of: dt.date) -> Ou
     trig = parse_trigger(svc.trigger)
     out = Outcome()
     start = as_of - dt.timedelta(days=STREAMING_LOOKBACK_DAYS)
-    for ve in ctx.session.scalars(select(VitalEvent).where(
+    found = list(ctx.session.scalars(select(VitalEvent).where(
         VitalEvent.kind == trig.event_kind, VitalEvent.event_date >= start, VitalEvent.event_date <= as_of,
-    ).order_by(VitalEvent.id)):
+    ).order_by(VitalEvent.id)))
+    ctx.preload_people({p for ve in found for p in (ve.mother_person_id, ve.subject_person_id) if p is not None})
+    for ve in found:
         _collect(out, evaluate_vital(ctx, svc, ve))
     return out
 
@@ -496,7 +511,7 @@ def evaluate_plan(ctx: RuleContext, svc: ServiceDef, plan: BuildingPlan) -> Cand
         return MissingData(svc.id, "building_plan.person_id", f"building_plan:{plan.id}",
                            f"building plan on parcel {plan.parcel} is not linked to its declarant",
                            None, plan.source_record_id)
-    person = ctx.session.get(Person, plan.person_id)
+    person = ctx.person(plan.person_id)
     if person is None:
         return None
     linked = max([lp.settlement_working_days for lp in svc.linked] + [svc.settlement.working_days or 0])
@@ -521,8 +536,10 @@ def evaluate_plans_due(ctx: RuleContext, svc: ServiceDef, as_of: dt.date) -> Out
     """Open the bundle for building plans declared within the look-back window."""
     out = Outcome()
     start = as_of - dt.timedelta(days=STREAMING_LOOKBACK_DAYS)
-    for plan in ctx.session.scalars(select(BuildingPlan).where(
-        BuildingPlan.declared_on >= start, BuildingPlan.declared_on <= as_of).order_by(BuildingPlan.id)):
+    plans = list(ctx.session.scalars(select(BuildingPlan).where(
+        BuildingPlan.declared_on >= start, BuildingPlan.declared_on <= as_of).order_by(BuildingPlan.id)))
+    ctx.preload_people({p.person_id for p in plans if p.person_id is not None})
+    for plan in plans:
         _collect(out, evaluate_plan(ctx, svc, plan))
     return out
 

@@ -124,6 +124,7 @@ def write(
             "vital_event_id": c.vital_event_id, "occurrence": c.occurrence, "due_date": c.due_date,
             "detected_on": detected_on, "reason": c.reason(), "created_at": now,
         } for c in new]
+        # executemany (pipelined by psycopg); a concurrent run's rows are skipped, not duplicated
         session.execute(_insert(session), rows)
         for chunk in _chunks([c.key for c in new]):
             created.extend(session.scalars(select(LifeEvent).where(LifeEvent.key.in_(chunk))))
