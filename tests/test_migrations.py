@@ -49,3 +49,17 @@ def test_sqlite_pragmas(sqlite_engine):
     with sqlite_engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_downgrade_to_base_and_upgrade_again(tmp_path):
+    from alembic import command
+
+    engine = make_engine(f"sqlite:///{tmp_path}/roundtrip.db")
+    upgrade(engine)
+    cfg = alembic_config(engine.url.render_as_string(False))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "base")
+    assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+    upgrade(engine)
+    assert pending_migrations(engine) == []

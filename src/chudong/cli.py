@@ -133,11 +133,15 @@ def worker(
 def demo(
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Set up the demo and exit without serving.")] = False,
     port: Annotated[Optional[int], typer.Option(help="Port to serve on.")] = None,
+    people: Annotated[int, typer.Option(help="Residents of the synthetic province.")] = 50_000,
+    seed: Annotated[int, typer.Option(help="Random seed of the synthetic province.")] = 1,
 ) -> None:
-    """Set up a demo province on the embedded database and serve it at http://127.0.0.1:8000."""
+    """Run the whole proactive cycle on a synthetic province and serve it at http://127.0.0.1:8000."""
     from chudong.demo import run_demo
 
-    run_demo(console, serve=not no_serve, port=port)
+    if people < 100:
+        raise CliError("--people must be at least 100")
+    run_demo(console, serve=not no_serve, port=port, people=people, seed=seed)
 
 
 def _register_features() -> None:
@@ -168,4 +172,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # run through the imported module so feature commands and main() share one CliError class
+    from chudong.cli import main as _main
+
+    _main()

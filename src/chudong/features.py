@@ -13,7 +13,7 @@ from types import ModuleType
 
 import chudong
 
-_SKIP = {"migrations", "adapters", "kit", "web", "i18n"}
+_SKIP = {"migrations", "adapters", "kit", "web", "i18n", "demo"}
 
 
 def feature_names() -> list[str]:

@@ -33,6 +33,10 @@ from chudong.kit.workdays import CalendarOverride, WorkingCalendar
 from chudong.workcal.models import CalendarOverrideRow
 
 DUE_SOON_WORKING_DAYS = 1
+# A citizen always gets at least this long to answer an offer, even when the legal deadline
+# the offer is about (e.g. 60 days to register a birth) has already passed: a late
+# registration is still a registration.
+MIN_OFFER_DAYS = 30
 MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
 MAX_VALUE_LENGTH = 200
 # what an attachment must start with to be what it claims (magic numbers)
@@ -47,6 +51,15 @@ _audit_random = random.SystemRandom()
 # ---------------------------------------------------------------- calendar and deadlines
 
 _calendars: dict[frozenset, WorkingCalendar] = {}
+
+
+def offer_deadline(due: dt.date | None, today: dt.date, kind: str) -> dt.date | None:
+    """Return until when an offer stays open: a notice until its due date (e.g. the expiry it
+    announces); a dossier until its due date but never less than MIN_OFFER_DAYS."""
+    if kind == "notice":
+        return due
+    floor = today + dt.timedelta(days=MIN_OFFER_DAYS)
+    return floor if due is None or due < floor else due
 
 
 def calendar(session: Session) -> WorkingCalendar:
@@ -190,7 +203,7 @@ def open_from_events(session: Session, events: list[flows.DetectedEvent],
             "fields": pre.fields, "fields_total": pre.total, "fields_prefilled": pre.prefilled,
             "prefill_share": (pre.prefilled / pre.total) if pre.total else 1.0,
             "risk": 2 * (pre.total - pre.prefilled) + 3 * pre.conflicts + citizen_fields,
-            "linked_choice": None, "opened_at": now, "offer_expires_on": e.due_date,
+            "linked_choice": None, "opened_at": now, "offer_expires_on": offer_deadline(e.due_date, today, pol.kind),
             "received_on": None, "settlement_working_days": pol.settlement_working_days,
             "settlement_calendar_days": pol.settlement_calendar_days,
             "supplement_window_working_days": pol.supplement_window_working_days,

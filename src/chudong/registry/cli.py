@@ -53,6 +53,12 @@ def register(app: typer.Typer) -> None:
                 else:
                     result = ingest_fhir(session, feed, ag, body=file.read_bytes(), file_name=file.name,
                                          link=not no_link)
+                if result.status != "rejected":
+                    from chudong.rules.streaming import on_run
+
+                    events = on_run(session, result.run_id, feed)
+                    if events:
+                        console.print("life events detected: " + ", ".join(f"{k} {v}" for k, v in sorted(events.items())))
         except ChudongError as exc:
             raise CliError(exc.message) from None
         _print_result(result, rejections)

@@ -82,7 +82,7 @@ class Household(Base):
     area_type: Mapped[str] = mapped_column(String(10))  # rural / urban
     head_person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", use_alter=True), nullable=True)
     income_per_person: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # VND / person / month
-    survey_date: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    survey_date: Mapped[dt.date | None] = mapped_column(Date, index=True, nullable=True)
     # the 12 indicators, True = deprived; keys: employment, dependants, nutrition, health_insurance,
     # adult_education, child_school_attendance, housing_quality, floor_area, water_source,
     # hygienic_latrine, telecom_use, information_assets
@@ -94,7 +94,12 @@ class Licence(Base):
     """A licence or card held by a person (ID card, passport, driving licence by class, ...)."""
 
     __tablename__ = "licence"
-    __table_args__ = (UniqueConstraint("kind", "number"),)
+    __table_args__ = (
+        UniqueConstraint("kind", "number"),
+        # detection reads licences by kind and date window (expiry, or issue date when it never expires)
+        Index("ix_licence_kind_expires_on", "kind", "expires_on"),
+        Index("ix_licence_kind_issued_on", "kind", "issued_on"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     # id_card, passport, driving_licence, medical_licence, tour_guide_card, veterinary_cert, transport_licence
@@ -118,7 +123,7 @@ class School(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(200))
-    level: Mapped[str] = mapped_column(String(10))  # primary / lower_secondary
+    level: Mapped[str] = mapped_column(String(20))  # primary / lower_secondary
     ward_code: Mapped[int] = mapped_column(ForeignKey("ward.code"))
     catchment: Mapped[list] = mapped_column(JSON)  # list of ward codes
     source_record_id: Mapped[int | None] = mapped_column(ForeignKey("source_record.id"), nullable=True)
@@ -161,7 +166,7 @@ class BuildingPlan(Base):
     person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True, nullable=True)
     parcel: Mapped[str] = mapped_column(String(60))
     ward_code: Mapped[int] = mapped_column(ForeignKey("ward.code"))
-    declared_on: Mapped[dt.date] = mapped_column(Date)
+    declared_on: Mapped[dt.date] = mapped_column(Date, index=True)
     details: Mapped[dict] = mapped_column(JSON)
     source_record_id: Mapped[int | None] = mapped_column(ForeignKey("source_record.id"), unique=True, nullable=True)
 

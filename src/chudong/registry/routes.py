@@ -98,6 +98,11 @@ async def post_feed(feed: str, request: Request, session: SessionDep, agency: Ag
         spool = await _spool(request, MAX_BUNDLE_BYTES)
         result = await run_in_threadpool(ingest_fhir, session, feed, agency, body=spool.read(), file_name=name)
     body = result.summary()
+    if result.status != "rejected":
+        from chudong.rules.streaming import on_run
+
+        events = await run_in_threadpool(on_run, session, result.run_id, feed)
+        body["life_events"] = dict(events)
     if result.status == "rejected":
         # the run (with its reason) is kept so the agency can look it up; no data was stored
         return JSONResponse({"error": "file_rejected", "detail": result.file_error, **body}, status_code=400)

@@ -1,7 +1,7 @@
 """notifications: outbox, history, portal inbox, contact preferences, delivery receipts
 
 Revision ID: 20261121_0003
-Revises: 20261121_0001
+Revises: 20261121_0002
 Create Date: 2026-11-22 00:10:00
 
 person_id columns are plain indexed integers (no foreign key to person): an outbox
@@ -14,7 +14,7 @@ import chudong.db
 
 
 revision = '20261121_0003'
-down_revision = '20261121_0001'
+down_revision = "20261121_0002"
 branch_labels = None
 depends_on = None
 

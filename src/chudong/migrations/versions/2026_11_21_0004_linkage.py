@@ -1,7 +1,7 @@
 """linkage: review queue of uncertain person links
 
 Revision ID: 20261121_0004
-Revises: 20261121_0001
+Revises: 20261121_0003
 Create Date: 2026-11-22 00:40:00
 """
 
@@ -11,10 +11,10 @@ import chudong.db
 
 
 revision = '20261121_0004'
-down_revision = '20261121_0001'
+down_revision = "20261121_0003"
 branch_labels = None
 # link_review refers to person and source_record, created by the registry revision
-depends_on = '20261121_0002'
+depends_on = None
 
 
 def upgrade() -> None:

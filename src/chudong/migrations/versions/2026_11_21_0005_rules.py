@@ -1,7 +1,7 @@
 """rules: life events detected from the person index
 
 Revision ID: 20261121_0005
-Revises: 20261121_0001
+Revises: 20261121_0004
 Create Date: 2026-11-22 00:20:00
 """
 
@@ -11,10 +11,10 @@ import chudong.db
 
 
 revision = '20261121_0005'
-down_revision = '20261121_0001'
+down_revision = "20261121_0004"
 branch_labels = None
 # life_event refers to the person index tables created by the registry migration.
-depends_on = '20261121_0002'
+depends_on = None
 
 
 def upgrade() -> None:

@@ -1,7 +1,7 @@
 """dossiers
 
 Revision ID: 20261121_0006
-Revises: 20261121_0001
+Revises: 20261121_0005
 Create Date: 2026-11-22 00:07:53.820889
 """
 
@@ -11,7 +11,7 @@ import chudong.db
 
 
 revision = '20261121_0006'
-down_revision = '20261121_0001'
+down_revision = "20261121_0005"
 branch_labels = None
 depends_on = None
 

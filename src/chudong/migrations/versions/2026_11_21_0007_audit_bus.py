@@ -1,7 +1,7 @@
 """audit chain, audit anchors, domain event log
 
 Revision ID: 20261121_0007
-Revises: 20261121_0001
+Revises: 20261121_0006
 Create Date: 2026-11-21 12:00:00
 """
 
@@ -11,7 +11,7 @@ import chudong.db
 
 
 revision = '20261121_0007'
-down_revision = '20261121_0001'
+down_revision = "20261121_0006"
 branch_labels = None
 depends_on = None
 

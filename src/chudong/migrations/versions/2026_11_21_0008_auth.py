@@ -1,7 +1,7 @@
 """auth: staff accounts, web sessions, one-time codes, rate-limit buckets
 
 Revision ID: 20261121_0008
-Revises: 20261121_0002
+Revises: 20261121_0007
 """
 
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from alembic import op
 import chudong.db
 
 revision = "20261121_0008"
-down_revision = "20261121_0002"
+down_revision = "20261121_0007"
 branch_labels = None
 depends_on = None
 

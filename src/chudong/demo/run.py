@@ -1,0 +1,230 @@
+"""``chudong demo``: generate a province, ingest it, link it, run the proactive cycle, serve it.
+
+Everything runs on the embedded SQLite database by default. Re-running keeps what is
+already there (generation, ingestion and detection are idempotent) and only moves the
+simulation forward to today.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import func, select
+
+from chudong.config import get_settings
+from chudong.db import get_engine, unit_of_work, upgrade
+from chudong.kit import clock
+
+DEMO_AGENCIES = (  # code, name, kind, feeds it sends
+    ("dancu-48", "Cơ sở dữ liệu quốc gia về dân cư (Đà Nẵng)", "population", ("persons", "households")),
+    ("congan-48", "Công an thành phố Đà Nẵng", "police", ("licences",)),
+    ("giaoduc-48", "Sở Giáo dục và Đào tạo", "education", ("schools",)),
+    ("dienluc-48", "Công ty Điện lực Đà Nẵng", "electricity", ("utilities",)),
+    ("xaydung-48", "Sở Xây dựng", "construction", ("building_plans",)),
+    ("bvpsn-48", "Bệnh viện Phụ sản – Nhi Đà Nẵng", "hospital", ("births", "deaths")),
+)
+FEED_FILES = (("persons", "persons.csv"), ("households", "households.csv"), ("licences", "licences.csv"),
+              ("schools", "schools.csv"), ("utilities", "utilities.csv"), ("building_plans", "building_plans.csv"),
+              ("births", "births.ndjson"), ("deaths", "deaths.ndjson"))
+DEMO_PASSWORDS = {"officer": "demo-officer-2026", "leader": "demo-leader-2026", "steward": "demo-steward-2026"}
+SIMULATED_DAYS = 45
+
+
+def _generate(console: Console, people: int, seed: int, out: Path) -> dict:
+    from chudong.synth.generator import GeneratorConfig, generate
+
+    manifest_path = out / "manifest.json"
+    if manifest_path.exists():
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        if manifest.get("seed") == seed and manifest.get("people") == people:
+            console.print(f"[green]✓[/green] synthetic province already generated in {out}")
+            return manifest
+    cfg = GeneratorConfig(people=people, seed=seed, as_of=clock.today() - dt.timedelta(days=SIMULATED_DAYS),
+                          province_code=get_settings().province_code)
+    with Progress(TextColumn("generating province"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=True) as bar:
+        task = bar.add_task("people", total=people)
+        m = generate(cfg, out, workers=2, on_chunk=lambda n: bar.advance(task, n))
+    console.print(f"[green]✓[/green] generated {people:,} people of {m.province_name} (seed {seed}) in {out}")
+    return json.loads(manifest_path.read_text(encoding="utf-8"))
+
+
+def _agencies(session) -> dict[str, object]:
+    from chudong.registry.models import Agency
+    from chudong.registry.service import add_agency
+
+    by_feed = {}
+    for code, name, kind, feeds in DEMO_AGENCIES:
+        agency = session.get(Agency, code) or add_agency(session, code, name, kind)[0]
+        for f in feeds:
+            by_feed[f] = agency
+    return by_feed
+
+
+def _ingest(console: Console, engine, folder: Path) -> Table:
+    from chudong.ingest.pipeline import ingest_csv
+    from chudong.ingest.vital import ingest_fhir
+    from chudong.rules.streaming import on_run
+
+    table = Table("feed", "accepted", "updated", "unchanged", "rejected", "life events", title="Ingestion")
+    with unit_of_work(engine) as s:
+        agencies = _agencies(s)
+    for feed, name in FEED_FILES:
+        path = folder / name
+        if not path.exists():
+            continue
+        with unit_of_work(engine) as s, Progress(TextColumn(f"ingesting {feed:<15}"), BarColumn(),
+                                                MofNCompleteColumn(), TimeElapsedColumn(), console=console,
+                                                transient=True) as bar:
+            agency = s.merge(agencies[feed])
+            if name.endswith(".csv"):
+                task = bar.add_task(feed, total=path.stat().st_size)
+                with path.open("rb") as fh:
+                    r = ingest_csv(s, feed, agency, fh, file_name=name, progress=lambda n: bar.advance(task, n))
+            else:
+                task = bar.add_task(feed, total=None)
+                with path.open("rb") as fh:
+                    r = ingest_fhir(s, feed, agency, lines=fh, file_name=name)
+            events = on_run(s, r.run_id, feed) if r.status != "rejected" else {}
+        table.add_row(feed, f"{r.accepted:,}", f"{r.updated:,}", f"{r.unchanged:,}", f"{r.rejected:,}",
+                      f"{sum(events.values()):,}" if events else "")
+    return table
+
+
+def _staff(engine) -> None:
+    """Seed units, officers for every unit with dossiers, and the demo staff accounts."""
+    from chudong.auth.models import StaffAccount
+    from chudong.auth.service import create_staff
+    from chudong.dossiers.models import Officer, Unit
+    from chudong.dossiers.units import add_officer, seed_units
+
+    province = get_settings().province_code
+    with unit_of_work(engine) as s:
+        seed_units(s, province)
+        have = set(s.scalars(select(Officer.unit_code)))
+        for unit in (s.scalars(select(Unit).where(Unit.province_code == province).order_by(Unit.code))):
+            if unit.code not in have:
+                add_officer(s, username=f"cb.{unit.code.lower()}", full_name=f"Cán bộ {unit.name}"[:120],
+                            unit_code=unit.code)
+                add_officer(s, username=f"tp.{unit.code.lower()}", full_name=f"Trưởng {unit.name}"[:120],
+                            unit_code=unit.code, role="unit_head")
+        if s.scalar(select(StaffAccount.id).where(StaffAccount.username == "lanhdao")) is None:
+            create_staff(s, username="lanhdao", full_name="Lãnh đạo UBND thành phố", role="leader",
+                         password=DEMO_PASSWORDS["leader"])
+            create_staff(s, username="dulieu", full_name="Cán bộ quản lý dữ liệu dân cư", role="data_steward",
+                         password=DEMO_PASSWORDS["steward"], agency="dancu-48")
+
+
+def _demo_citizen(engine) -> dict:
+    """Pick a mother with a fresh birth dossier, and give her commune's officer a sign-in."""
+    from chudong.auth.models import StaffAccount
+    from chudong.auth.service import create_staff
+    from chudong.dossiers.models import Dossier, Officer
+    from chudong.registry.models import Person
+
+    with unit_of_work(engine) as s:
+        d = s.scalar(select(Dossier).where(Dossier.service_id == "birth-registration", Dossier.status == "offered",
+                                           Dossier.person_id.is_not(None)).order_by(Dossier.id.desc()).limit(1))
+        if d is None:
+            return {}
+        person = s.get(Person, d.person_id)
+        officer = s.scalar(select(Officer).where(Officer.unit_code == d.handling_unit_code, Officer.role == "officer"))
+        if officer and s.scalar(select(StaffAccount.id).where(StaffAccount.username == officer.username)) is None:
+            create_staff(s, username=officer.username, full_name=officer.full_name, role="officer",
+                         password=DEMO_PASSWORDS["officer"], unit_code=officer.unit_code, agency=officer.agency)
+        return {"pid": person.pid, "name": person.full_name, "code": d.code,
+                "officer": officer.username if officer else None}
+
+
+def _counts(engine) -> Table:
+    from chudong.dossiers.models import Dossier
+    from chudong.rules.models import LifeEvent
+
+    table = Table("service", "life events", "dossiers", "settled", "in progress", "overdue", title="Proactive cycle")
+    today = clock.today()
+    with unit_of_work(engine) as s:
+        events = dict(s.execute(select(LifeEvent.service_id, func.count()).group_by(LifeEvent.service_id)).all())
+        for sid in sorted(events):
+            q = select(func.count()).select_from(Dossier).where(Dossier.service_id == sid, Dossier.parent_id.is_(None))
+            total = s.scalar(q)
+            settled = s.scalar(q.where(Dossier.settled_on.is_not(None)))
+            open_ = s.scalar(q.where(Dossier.status.in_(("confirmed", "in_processing", "supplement_requested"))))
+            late = s.scalar(q.where(Dossier.status.in_(("confirmed", "in_processing", "supplement_requested")),
+                                    Dossier.due_on < today))
+            table.add_row(sid, f"{events[sid]:,}", f"{total:,}", f"{settled:,}", f"{open_:,}", f"{late:,}")
+    return table
+
+
+def run_demo(console: Console, serve: bool = True, port: int | None = None, people: int = 50_000,
+             seed: int = 1) -> None:
+    """Run the whole proactive cycle on a synthetic province and serve the portals."""
+    settings = get_settings()
+    engine = get_engine(settings.effective_database_url)
+    with console.status("applying database migrations…"):
+        upgrade(engine)
+    console.print(f"[green]✓[/green] database ready: {engine.url.render_as_string(hide_password=True)}")
+
+    from chudong.geo.service import load_units
+
+    with console.status("loading administrative units…"), unit_of_work(engine) as s:
+        r = load_units(s, settings.ward_classes_file)
+    if not r.skipped:
+        console.print(f"[green]✓[/green] loaded {r.provinces} provinces, {r.wards} wards, "
+                      f"{r.legacy_wards} pre-2025 wards, {r.mappings} old→new mappings")
+
+    folder = settings.data_dir / "demo" / "feeds"
+    today = clock.today()
+    start = today - dt.timedelta(days=SIMULATED_DAYS)
+    # the province is generated and ingested as it stood when the simulated period starts
+    with clock.use_clock(clock.FixedClock(start)):
+        _generate(console, people, seed, folder)
+        console.print(_ingest(console, engine, folder))
+    _staff(engine)
+
+    from chudong.demo.simulate import simulate
+
+    with unit_of_work(engine) as s:
+        from chudong.dossiers.models import Dossier
+
+        last = s.scalar(select(func.max(Dossier.opened_at)))
+    first_day = start if last is None else max(start, last.astimezone(clock.VN_TZ).date() + dt.timedelta(days=1))
+    if first_day <= today:
+        with Progress(TextColumn("simulating days"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=console, transient=True) as bar:
+            task = bar.add_task("days", total=(today - first_day).days + 1)
+            res = simulate(engine, first_day, today, seed=seed, on_day=lambda _d: bar.advance(task))
+        console.print(f"[green]✓[/green] simulated {res.days} days: {sum(res.events.values()):,} life events, "
+                      f"{res.opened:,} dossiers opened, {res.confirmed:,} confirmed by citizens, "
+                      f"{res.settled:,} settled, {res.supplements} supplements requested, {res.rejected} rejected")
+    console.print(_counts(engine))
+
+    from chudong.notifications.demo import deliver_and_show
+
+    deliver_and_show(console, engine, limit=8)
+    citizen = _demo_citizen(engine)
+    url = f"http://{settings.host}:{port or settings.port}"
+    accounts = Table("who", "sign in at", "with", title="Demo accounts")
+    if citizen:
+        accounts.add_row(f"citizen {citizen['name']} (new baby: dossier {citizen['code']})", f"{url}/signin",
+                         f"personal ID {citizen['pid']}; the code arrives at {url}/notifications/viewer")
+        if citizen["officer"]:
+            accounts.add_row("officer of her commune", f"{url}/staff/signin",
+                             f"{citizen['officer']} / {DEMO_PASSWORDS['officer']}")
+    accounts.add_row("leader", f"{url}/staff/signin", f"lanhdao / {DEMO_PASSWORDS['leader']}")
+    accounts.add_row("data steward", f"{url}/staff/signin", f"dulieu / {DEMO_PASSWORDS['steward']}")
+    console.print(accounts)
+    if not serve:
+        console.print("demo is set up; run `chudong serve` to open it")
+        return
+    import uvicorn
+
+    from chudong.app import create_app
+
+    web = create_app(settings, engine)
+    console.print(f"[bold]chudong demo running at {url}[/bold]  (Ctrl+C to stop)")
+    uvicorn.run(web, host=settings.host, port=port or settings.port, log_level="warning")
