@@ -11,6 +11,7 @@ from rich.console import Console
 from sqlalchemy.exc import OperationalError
 
 from chudong.config import ConfigError, get_settings
+from chudong.kit.errors import ChudongError
 from chudong.kit import clock
 
 console = Console()
@@ -163,6 +164,9 @@ def main() -> None:
         sys.exit(2)
     except ConfigError as exc:
         err.print(f"[red]configuration error:[/red] {exc}")
+        sys.exit(2)
+    except ChudongError as exc:
+        err.print(f"[red]error:[/red] {exc.message}")
         sys.exit(2)
     except OperationalError as exc:
         from chudong.db import describe_connection_error

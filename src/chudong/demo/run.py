@@ -31,6 +31,8 @@ DEMO_AGENCIES = (  # code, name, kind, feeds it sends
 FEED_FILES = (("persons", "persons.csv"), ("households", "households.csv"), ("licences", "licences.csv"),
               ("schools", "schools.csv"), ("utilities", "utilities.csv"), ("building_plans", "building_plans.csv"),
               ("births", "births.ndjson"), ("deaths", "deaths.ndjson"))
+# records that are themselves events arrive day by day during the simulated period
+DAILY_FEEDS = ("building_plans", "births", "deaths")
 DEMO_PASSWORDS = {"officer": "demo-officer-2026", "leader": "demo-leader-2026", "steward": "demo-steward-2026"}
 SIMULATED_DAYS = 45
 
@@ -44,8 +46,7 @@ def _generate(console: Console, people: int, seed: int, out: Path) -> dict:
         if manifest.get("seed") == seed and manifest.get("people") == people:
             console.print(f"[green]✓[/green] synthetic province already generated in {out}")
             return manifest
-    cfg = GeneratorConfig(people=people, seed=seed, as_of=clock.today() - dt.timedelta(days=SIMULATED_DAYS),
-                          province_code=get_settings().province_code)
+    cfg = GeneratorConfig(people=people, seed=seed, as_of=clock.today(), province_code=get_settings().province_code)
     with Progress(TextColumn("generating province"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=True) as bar:
         task = bar.add_task("people", total=people)
@@ -66,7 +67,66 @@ def _agencies(session) -> dict[str, object]:
     return by_feed
 
 
-def _ingest(console: Console, engine, folder: Path) -> Table:
+def _event_day(feed: str, line: bytes) -> dt.date | None:
+    """Return the date of the event a feed line reports (birth, death, declared plan)."""
+    if feed == "building_plans":
+        import csv
+
+        row = next(csv.reader([line.decode("utf-8")]))
+        return dt.date.fromisoformat(row[7]) if len(row) > 7 and row[7][:4].isdigit() else None
+    bundle = json.loads(line)
+    dates = []
+    for entry in bundle.get("entry", []):
+        res = entry.get("resource", {})
+        if res.get("resourceType") != "Patient":
+            continue
+        if feed == "births" and res.get("birthDate") and not res.get("link"):
+            dates.append(res["birthDate"][:10])
+        if feed == "deaths" and res.get("deceasedDateTime"):
+            dates.append(res["deceasedDateTime"][:10])
+    return dt.date.fromisoformat(max(dates)) if dates else None
+
+
+def split_daily(folder: Path, start: dt.date) -> tuple[dict[str, list[bytes]], dict[dt.date, dict[str, list[bytes]]]]:
+    """Split the event feeds into what had arrived by ``start`` and what arrives on each later day."""
+    initial: dict[str, list[bytes]] = {}
+    daily: dict[dt.date, dict[str, list[bytes]]] = {}
+    for feed, name in FEED_FILES:
+        if feed not in DAILY_FEEDS or not (folder / name).exists():
+            continue
+        lines = (folder / name).read_bytes().splitlines(keepends=True)
+        header = [lines.pop(0)] if name.endswith(".csv") and lines else []
+        initial[feed] = list(header)
+        for line in lines:
+            if not line.strip():
+                continue
+            day = _event_day(feed, line)
+            if day is None or day <= start:
+                initial[feed].append(line)
+            else:
+                daily.setdefault(day, {}).setdefault(feed, list(header)).append(line)
+    return initial, daily
+
+
+def ingest_lines(engine, feed: str, lines: list[bytes], name: str):
+    """Ingest some lines of a feed (the day's births, deaths or plans) and detect their life events."""
+    import io
+
+    from chudong.ingest.pipeline import ingest_csv
+    from chudong.ingest.vital import ingest_fhir
+    from chudong.rules.streaming import on_run
+
+    with unit_of_work(engine) as s:
+        agency = s.merge(_agencies(s)[feed])
+        if name.endswith(".csv"):
+            r = ingest_csv(s, feed, agency, io.BytesIO(b"".join(lines)), file_name=name)
+        else:
+            r = ingest_fhir(s, feed, agency, lines=iter(lines), file_name=name)
+        events = on_run(s, r.run_id, feed) if r.status != "rejected" else {}
+    return r, events
+
+
+def _ingest(console: Console, engine, folder: Path, initial: dict[str, list[bytes]]) -> Table:
     from chudong.ingest.pipeline import ingest_csv
     from chudong.ingest.vital import ingest_fhir
     from chudong.rules.streaming import on_run
@@ -77,6 +137,11 @@ def _ingest(console: Console, engine, folder: Path) -> Table:
     for feed, name in FEED_FILES:
         path = folder / name
         if not path.exists():
+            continue
+        if feed in DAILY_FEEDS:
+            r, events = ingest_lines(engine, feed, initial.get(feed, []), name)
+            table.add_row(feed + " (until the period)", f"{r.accepted:,}", f"{r.updated:,}", f"{r.unchanged:,}",
+                          f"{r.rejected:,}", f"{sum(events.values()):,}" if events else "")
             continue
         with unit_of_work(engine) as s, Progress(TextColumn(f"ingesting {feed:<15}"), BarColumn(),
                                                 MofNCompleteColumn(), TimeElapsedColumn(), console=console,
@@ -128,8 +193,10 @@ def _demo_citizen(engine) -> dict:
     from chudong.registry.models import Person
 
     with unit_of_work(engine) as s:
-        d = s.scalar(select(Dossier).where(Dossier.service_id == "birth-registration", Dossier.status == "offered",
-                                           Dossier.person_id.is_not(None)).order_by(Dossier.id.desc()).limit(1))
+        offered = select(Dossier).where(Dossier.status == "offered", Dossier.kind == "dossier",
+                                        Dossier.parent_id.is_(None), Dossier.person_id.is_not(None))
+        d = (s.scalar(offered.where(Dossier.service_id == "birth-registration").order_by(Dossier.id.desc()).limit(1))
+             or s.scalar(offered.order_by(Dossier.id.desc()).limit(1)))
         if d is None:
             return {}
         person = s.get(Person, d.person_id)
@@ -181,10 +248,16 @@ def run_demo(console: Console, serve: bool = True, port: int | None = None, peop
     today = clock.today()
     start = today - dt.timedelta(days=SIMULATED_DAYS)
     # the province is generated and ingested as it stood when the simulated period starts
+    _generate(console, people, seed, folder)
+    initial, daily = split_daily(folder, start)
     with clock.use_clock(clock.FixedClock(start)):
-        _generate(console, people, seed, folder)
-        console.print(_ingest(console, engine, folder))
+        console.print(_ingest(console, engine, folder, initial))
     _staff(engine)
+
+    def morning(day: dt.date) -> None:  # the hospitals' and the one-stop desk's records of the day
+        for feed, lines in sorted(daily.get(day, {}).items()):
+            suffix = ".csv" if feed == "building_plans" else ".ndjson"
+            ingest_lines(engine, feed, lines, f"{feed}-{day.isoformat()}{suffix}")
 
     from chudong.demo.simulate import simulate
 
@@ -197,7 +270,8 @@ def run_demo(console: Console, serve: bool = True, port: int | None = None, peop
         with Progress(TextColumn("simulating days"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=console, transient=True) as bar:
             task = bar.add_task("days", total=(today - first_day).days + 1)
-            res = simulate(engine, first_day, today, seed=seed, on_day=lambda _d: bar.advance(task))
+            res = simulate(engine, first_day, today, seed=seed, on_day=lambda _d: bar.advance(task),
+                           on_morning=morning)
         console.print(f"[green]✓[/green] simulated {res.days} days: {sum(res.events.values()):,} life events, "
                       f"{res.opened:,} dossiers opened, {res.confirmed:,} confirmed by citizens, "
                       f"{res.settled:,} settled, {res.supplements} supplements requested, {res.rejected} rejected")
@@ -210,7 +284,7 @@ def run_demo(console: Console, serve: bool = True, port: int | None = None, peop
     url = f"http://{settings.host}:{port or settings.port}"
     accounts = Table("who", "sign in at", "with", title="Demo accounts")
     if citizen:
-        accounts.add_row(f"citizen {citizen['name']} (new baby: dossier {citizen['code']})", f"{url}/signin",
+        accounts.add_row(f"citizen {citizen['name']} (offer waiting: dossier {citizen['code']})", f"{url}/signin",
                          f"personal ID {citizen['pid']}; the code arrives at {url}/notifications/viewer")
         if citizen["officer"]:
             accounts.add_row("officer of her commune", f"{url}/staff/signin",

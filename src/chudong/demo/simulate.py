@@ -66,7 +66,8 @@ def _principal(o):
 
 def simulate(engine: Engine, start: dt.date, end: dt.date, *, seed: int = 1,
              confirm_share: float = 0.85, daily_capacity: int = 6,
-             on_day: Callable[[dt.date], None] | None = None) -> SimulationResult:
+             on_day: Callable[[dt.date], None] | None = None,
+             on_morning: Callable[[dt.date], None] | None = None) -> SimulationResult:
     """Run the proactive cycle for every day of [start, end]; commit day by day."""
     from chudong.dossiers import service as dossiers
     from chudong.dossiers.models import Dossier
@@ -79,6 +80,8 @@ def simulate(engine: Engine, start: dt.date, end: dt.date, *, seed: int = 1,
     day = start
     while day <= end:
         with clock.use_clock(clock.FixedClock(dt.datetime.combine(day, dt.time(7, 30), clock.VN_TZ))) as fixed:
+            if on_morning:
+                on_morning(day)
             with unit_of_work(engine) as s:
                 found = detect(s, as_of=day)
                 for e in found.created:
@@ -115,8 +118,11 @@ def simulate(engine: Engine, start: dt.date, end: dt.date, *, seed: int = 1,
             with unit_of_work(engine) as s:  # officers work through their queues
                 for unit_code, officers in _officers_by_unit(s).items():
                     lead = officers[0]
-                    queue = dossiers.queue(s, _principal(lead), limit=daily_capacity * len(officers))
+                    queue = [d for d in dossiers.queue(s, _principal(lead), limit=daily_capacity * len(officers))
+                             if d.received_on is None or d.received_on < day]  # today's arrivals wait
                     for i, d in enumerate(queue):
+                        if rng.random() < 0.25:  # not every dossier is reached the day it could be
+                            continue
                         officer = _principal(officers[i % len(officers)])
                         fixed.advance(dt.timedelta(minutes=rng.randint(2, 9)))  # reading and checking
                         try:

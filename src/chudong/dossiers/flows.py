@@ -291,10 +291,18 @@ def service_notice(template_id: str, context: dict) -> dict:
               "detail": context.get("legal_reason") or context.get("reason") or "",
               "days": context.get("window_working_days", ""),
               "url": f"{get_settings().base_url}/me/dossiers/{code}"}
+    name = values.get("full_name") or facts.get("holder_name") or context.get("person_name")
+    from chudong.rules.engine import DOCUMENTS
+
+    document = DOCUMENTS.get(str(facts.get("licence_kind", "")))
     out = {}
-    for lang in ("vi", "en"):
+    for i, lang in enumerate(("vi", "en")):
         out[f"subject_{lang}"] = names.get(lang) or names.get("vi") or ""
-        out[f"body_{lang}"] = cat.render(template_id, lang, {**values, "service_name": out[f"subject_{lang}"]})
+        extra = {"service_name": out[f"subject_{lang}"],
+                 "full_name": name or ("Ông/Bà" if lang == "vi" else "Sir or Madam")}
+        if document:
+            extra["document"] = document[i]
+        out[f"body_{lang}"] = cat.render(template_id, lang, {**values, **extra})
     return out
 
 
