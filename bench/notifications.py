@@ -143,9 +143,13 @@ def _enqueue(engine, person_ids: list[int], start: int, n: int, rate: float, pre
     return n / (time.monotonic() - t0)
 
 
-def _wait_all_sent(engine, prefix: str, n: int, timeout: float) -> int:
+def _wait_all_sent(engine, prefix: str, n: int, timeout: float, workers: list[Worker]) -> int:
     deadline = time.monotonic() + timeout
     while True:
+        for w in workers:
+            if w.proc.poll() is not None:
+                log = Path(f"/tmp/bench-notify-worker{w.n}.log").read_text(errors="replace")[-500:]
+                raise RuntimeError(f"worker {w.n} exited with {w.proc.returncode}: {log}")
         with engine.connect() as conn:
             left = conn.scalar(select(func.count()).select_from(Notification).where(
                 Notification.event_key.like(f"{prefix}:%"), Notification.status != SENT))
@@ -227,6 +231,8 @@ def main() -> None:
         lean_worker()
         return
 
+    for n in (1, 2):
+        Path(f"/tmp/bench-notify-worker{n}.log").unlink(missing_ok=True)
     name = f"chudong_bench_notify_{uuid.uuid4().hex[:8]}"
     admin = make_engine(PG)
     with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -256,7 +262,7 @@ def main() -> None:
         rate_a = _enqueue(engine, persons, 0, args.n, 0, "a")
         print(f"A  enqueued {args.n:,} in one backlog ({rate_a:,.0f}/s through enqueue_many)")
         workers = [Worker(env, 1, args.lean_worker), Worker(env, 2, args.lean_worker)]
-        left = _wait_all_sent(engine, "a", args.n, timeout=max(120, args.n / 200))
+        left = _wait_all_sent(engine, "a", args.n, timeout=max(120, args.n / 200), workers=workers)
         a = _measure(engine, "a", ports)
         print(f"A  throughput: {a['handoff_rate']:,.0f} notifications/s handed to the providers "
               f"(left unsent: {left}, lost {a['lost']}, duplicates {a['duplicates']})")
@@ -283,7 +289,7 @@ def main() -> None:
             w.ready.wait(timeout=120)
         rate_b = _enqueue(engine, persons, 0, args.n, args.rate, "b", progress)
         t.join()
-        left = _wait_all_sent(engine, "b", args.n, timeout=max(120, args.n / 200))
+        left = _wait_all_sent(engine, "b", args.n, timeout=max(120, args.n / 200), workers=workers)
         b = _measure(engine, "b", ports)
         print(f"B  enqueued {args.n:,} at {rate_b:,.0f}/s; kill -9 of a worker {len(kills_done)} times "
               f"(at {', '.join(f'{x:.1f}' for x in kills_done)} s), each restarted at once")
