@@ -44,6 +44,12 @@ AUDIT_JS = """() => {
   }
   for (const img of document.querySelectorAll('img:not([alt])')) problems.push('img without alt ' + img.src);
   if (!document.querySelector('main')) problems.push('no <main> landmark');
+  for (const el of document.body.querySelectorAll('*')) {
+    if (el.closest('svg') || !el.getClientRects().length) continue;
+    const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+    const size = parseFloat(getComputedStyle(el).fontSize);
+    if (own && size < 12) problems.push('text smaller than 12px (' + size + 'px): ' + el.textContent.trim().slice(0, 40));
+  }
   const sw = document.documentElement.scrollWidth;
   if (sw > window.innerWidth + 1) problems.push('scrolls sideways: ' + sw + ' > ' + window.innerWidth);
   return problems;
@@ -146,6 +152,17 @@ def test_page_is_accessible_on_a_phone(name, role, path, site, browser, live_ser
         ctx.close()
 
 
+def test_audit_finds_what_it_looks_for(phone_page):
+    phone_page.set_content("""<html><body><h1>a</h1><h1>b</h1><input name="q"><select id="s"></select>
+        <label for="t">ok</label><textarea id="t"></textarea><button></button><img src="x.png">
+        <p style="font-size:9px">tiny</p><div style="width:900px">wide</div></body></html>""")
+    problems = "\n".join(phone_page.evaluate(AUDIT_JS))
+    for expected in ("html lang", "2 h1", "unlabelled input q", "unlabelled select s", "unnamed <button",
+                     "img without alt", "no <main>", "smaller than 12px", "scrolls sideways"):
+        assert expected in problems
+    assert "textarea" not in problems
+
+
 def test_citizen_signs_in_with_the_keyboard_alone(phone_page, site, live_server, sqlite_engine):
     page, birth = phone_page, site["birth"]
     page.goto(live_server + "/signin")
@@ -174,6 +191,33 @@ def test_citizen_signs_in_with_the_keyboard_alone(phone_page, site, live_server,
     with page.expect_navigation(url="**/me"):
         page.keyboard.press("Enter")
     expect(page.locator("h1")).to_have_text(f"Xin chào {birth.mother_name}")
+
+
+@pytest.mark.xfail(strict=True, reason="leader.html charts: 10px SVG text in a 720-wide viewBox shrinks to "
+                                       "about 4.5px at 360px width; see report")
+def test_chart_labels_readable_on_a_phone(site, browser, live_server):
+    ctx = browser.new_context(viewport=PHONE, locale="vi-VN", storage_state=site["states"]["leader"])
+    try:
+        pg = ctx.new_page()
+        pg.goto(live_server + "/leader")
+        heights = pg.evaluate("[...document.querySelectorAll('svg text')].map(t => t.getBoundingClientRect().height)")
+        assert heights, "the dashboard shows no chart"
+        assert min(heights) >= 12, f"chart labels are {min(heights):.1f}px high at 360px width"
+    finally:
+        ctx.close()
+
+
+@pytest.mark.xfail(strict=True, reason="portal/dossier.html prints a missing field's value as Python 'None'; see report")
+def test_dossier_page_shows_no_python_none(site, browser, live_server):
+    ctx = browser.new_context(viewport=PHONE, locale="vi-VN", storage_state=site["states"]["citizen"])
+    try:
+        pg = ctx.new_page()
+        pg.goto(f"{live_server}/me/dossiers/{site['birth'].code}")
+        fields = pg.locator("dl.fields dd").all_inner_texts()
+        assert fields
+        assert not [f for f in fields if re.match(r"(None|True|False)\b", f.strip())], fields
+    finally:
+        ctx.close()
 
 
 # --- colour contrast, computed from the stylesheet itself -----------------------------------
