@@ -3,6 +3,10 @@
 A run loads each chunk of validated records into a temporary table and then moves
 them into the real tables with a handful of ``INSERT … SELECT … ON CONFLICT`` statements,
 so the cost per record is one COPY row, never an ORM object or a round trip.
+
+On PostgreSQL the COPY data is built here as text (format ``text``: tab-separated,
+``\\N`` for NULL): one ``str.join`` per row is several times cheaper than psycopg's
+per-value adaptation in ``write_row``.
 """
 
 from __future__ import annotations
@@ -21,11 +25,47 @@ _TYPES = {
     "json": ("JSON", "TEXT"),
     "float": ("DOUBLE PRECISION", "REAL"),
 }
+# characters that COPY's text format gives a meaning (escaped with a backslash)
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_COPY_BATCH = 1 << 20  # bytes handed to the driver at a time
 
 
 def is_postgres(session: Session) -> bool:
     """Return True when the session talks to PostgreSQL."""
     return session.get_bind().dialect.name == "postgresql"
+
+
+def copy_field(value: object) -> str:
+    """Return ``value`` as one field of COPY's text format (``\\N`` for None)."""
+    if value is None:
+        return "\\N"
+    if value.__class__ is str:
+        s: str = value  # type: ignore[assignment]
+        # the common case (no special character) costs four C-level scans, no copy
+        if "\\" in s or "\t" in s or "\n" in s or "\r" in s:
+            return s.translate(_COPY_ESCAPES)
+        return s
+    if value is True or value is False:
+        return "t" if value else "f"
+    return str(value)
+
+
+def copy_text(rows: Iterable[Sequence[object]]) -> Iterable[bytes]:
+    """Yield COPY text-format data for ``rows`` in batches of about 1 MiB."""
+    lines: list[str] = []
+    size = 0
+    field = copy_field
+    for row in rows:
+        line = "\t".join([field(v) for v in row])
+        lines.append(line)
+        size += len(line)
+        if size >= _COPY_BATCH:
+            lines.append("")
+            yield "\n".join(lines).encode()
+            lines, size = [], 0
+    if lines:
+        lines.append("")
+        yield "\n".join(lines).encode()
 
 
 class Stage:
@@ -40,18 +80,21 @@ class Stage:
         session.execute(text(f"DROP TABLE IF EXISTS {name}"))
         session.execute(text(f"CREATE TEMPORARY TABLE {name} ({col_ddl})"))
 
-    def load(self, rows: Iterable[tuple]) -> None:
+    def load(self, rows: Sequence[tuple]) -> None:
         """Replace the stage's content with ``rows`` (tuples in column order)."""
         conn = self.session.connection()
-        conn.exec_driver_sql(f"DELETE FROM {self.name}")
         cols = ", ".join(self.columns)
         if self.pg:
+            # TRUNCATE (not DELETE) so later chunks do not scan the dead rows of earlier ones
+            conn.exec_driver_sql(f"TRUNCATE {self.name}")
             raw = conn.connection.driver_connection
             with raw.cursor() as cur, cur.copy(f"COPY {self.name} ({cols}) FROM STDIN") as copy:
-                write = copy.write_row
-                for row in rows:
-                    write(row)
+                for block in copy_text(rows):
+                    copy.write(block)
+            # no ANALYZE: it cost more than the statements it would plan; without statistics the
+            # planner sizes the stage from its pages, which is enough to choose hash joins
         else:
+            conn.exec_driver_sql(f"DELETE FROM {self.name}")
             marks = ", ".join("?" for _ in self.columns)
             conn.exec_driver_sql(f"INSERT INTO {self.name} ({cols}) VALUES ({marks})", list(rows))
 

@@ -12,11 +12,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable
 
 from chudong.kit.names import display_name, name_key
 from chudong.kit.phones import InvalidPhone, normalise_phone
-from chudong.kit.pid import InvalidPid, validate_pid
+from chudong.kit.pid import InvalidPid, province_codes, validate_pid
 
 FORMAT_VERSION = 1
 MIN_BIRTH_DATE = dt.date(1900, 1, 1)
@@ -162,16 +163,36 @@ def parse_pid(value: str | None, name: str, birth: dt.date | None, sex: str | No
     """Return a structurally valid personal ID number, None when empty, or reject."""
     if not value:
         return None
+    # Fast path for the common, well-formed case (same rules as chudong.kit.pid, without
+    # building messages); anything it does not accept goes through validate_pid for the reason.
+    if len(value) == 12 and value.isdigit() and value.isascii() and value[:3] in _province_prefixes():
+        encoded = _PID_DIGIT.get(value[3])
+        if encoded is not None and (sex is None or sex == encoded[1]) and (
+                birth is None or (birth.year // 100 == encoded[0] and value[4:6] == _YEAR2[birth.year % 100])):
+            return value
     try:
         return validate_pid(value, birth, sex)
     except InvalidPid as exc:
         raise Rejected(name, str(exc)) from None
 
 
+# 4th digit of an ID number → (century, sex); see chudong.kit.pid
+_PID_DIGIT = {"0": (19, "M"), "1": (19, "F"), "2": (20, "M"), "3": (20, "F"), "4": (21, "M"), "5": (21, "F")}
+_YEAR2 = [f"{y:02d}" for y in range(100)]
+
+
+@lru_cache(maxsize=1)
+def _province_prefixes() -> frozenset[str]:
+    return frozenset(f"{c:03d}" for c in province_codes())
+
+
 def parse_phone(value: str | None, name: str) -> str | None:
     """Return an E.164 phone number, None when empty, or reject."""
     if not value:
         return None
+    # fast path: a plain 10-digit mobile number (most records); others go through normalise_phone
+    if len(value) == 10 and value[0] == "0" and value[1] in "35789" and value.isdigit() and value.isascii():
+        return "+84" + value[1:]
     try:
         return normalise_phone(value)
     except InvalidPhone as exc:
@@ -255,35 +276,98 @@ def _finish(key: str, norm: dict, natural: str | None) -> Valid:
 
 def validate_person(row: dict[str, str], ctx: Context) -> Valid:
     """Validate one population-registry record (the golden source of a person)."""
-    key = source_key(row)
-    raw_name = required(row, "full_name")
-    birth = past_date(required(row, "birth_date"), "birth_date", ctx)
-    sex = parse_sex(required(row, "sex"), "sex")
+    # The hottest function of a registry load: the simple checks are inlined; every failure
+    # goes through the shared helpers so the reasons are the same as for the other feeds.
+    key = row["source_key"].strip()
+    if not key or len(key) > 120 or not _KEY.match(key):
+        source_key(row)
+    raw_name = row["full_name"].strip()
+    if not raw_name or len(raw_name) > MAX_TEXT:
+        required(row, "full_name")
+    birth_text = row["birth_date"].strip()
+    birth = _PARSED_DATES[birth_text]
+    if birth is None or birth > ctx.today:
+        birth = past_date(required(row, "birth_date"), "birth_date", ctx)
+        birth_text = birth.isoformat()
+    sex = _SEX.get(row["sex"].strip().lower()) or parse_sex(required(row, "sex"), "sex")
     pid = parse_pid(required(row, "pid"), "pid", birth, sex)
-    ward, legacy, ambiguous = parse_ward(required(row, "ward_code"), "ward_code", ctx)
-    death_text = optional(row, "death_date")
-    death = past_date(death_text, "death_date", ctx, earliest=birth) if death_text else None
-    email = optional(row, "email")
-    if email and not _EMAIL.match(email):
+    ward_text = row["ward_code"].strip()
+    hit = ctx.wards.get(int(ward_text)) if ward_text.isdigit() and ward_text.isascii() else None
+    if hit is None:
+        ward, legacy, ambiguous = parse_ward(required(row, "ward_code"), "ward_code", ctx)
+    else:
+        ward, ambiguous = hit[0], hit[2]
+        legacy = int(ward_text) if hit[1] else None
+    death_text = row["death_date"].strip()
+    death = past_date(optional(row, "death_date") or "", "death_date", ctx, earliest=birth) if death_text else None
+    email = row["email"].strip()
+    if email and (len(email) > MAX_TEXT or not _EMAIL.match(email)):
+        email = optional(row, "email")
         raise Rejected("email", f"{email!r} is not an e-mail address")
+    # same order of checks as the other feeds' helpers, so the first problem is the one named
+    ethnicity, household = row["ethnicity"].strip(), row["household_code"].strip()
+    if len(ethnicity) > MAX_TEXT:
+        optional(row, "ethnicity")
+    if len(household) > MAX_TEXT:
+        optional(row, "household_code")
+    for name, value in (("full_name", raw_name), ("ethnicity", ethnicity), ("household_code", household)):
+        if len(value) > _PERSON_LIMITS[name]:  # the person table's column sizes (else the whole run fails)
+            raise Rejected(name, f"longer than {_PERSON_LIMITS[name]} characters")
+    phone_text = row["phone"].strip()
+    if len(phone_text) > MAX_TEXT:
+        optional(row, "phone")
+    phone = parse_phone(phone_text, "phone") if phone_text else None
+    zalo = row["zalo_id"].strip()
+    if len(zalo) > MAX_TEXT:
+        optional(row, "zalo_id")
+    if len(zalo) > _PERSON_LIMITS["zalo_id"]:
+        raise Rejected("zalo_id", f"longer than {_PERSON_LIMITS['zalo_id']} characters")
     shown, key_of_name = names(raw_name)
     norm = {
         "pid": pid,
         "full_name": shown,
         "name_key": key_of_name,
-        "birth_date": birth.isoformat(),
+        "birth_date": birth_text,
         "sex": sex,
-        "ethnicity": optional(row, "ethnicity"),
+        "ethnicity": ethnicity or None,
         "ward_code": ward,
-        "household_code": optional(row, "household_code"),
-        "phone": parse_phone(optional(row, "phone"), "phone"),
+        "household_code": household or None,
+        "phone": phone,
         "email": email.lower() if email else None,
-        "zalo_id": optional(row, "zalo_id"),
+        "zalo_id": zalo or None,
         "death_date": death.isoformat() if death else None,
     }
     if legacy is not None:
         norm["ward_code_received"] = legacy
     return Valid(key, norm, pid, pid, legacy, ambiguous)
+
+
+_PERSON_LIMITS = {"full_name": 120, "ethnicity": 40, "household_code": 40, "zalo_id": 64}
+
+
+class _DateCache(dict):
+    """ISO text → date for the plausible birth dates (1900 to 2100), parsed once per process.
+
+    Birth dates repeat a lot in a population (about 36,500 distinct days in a century), so a
+    dictionary hit replaces slicing and ``date.fromisoformat`` for almost every record; a miss
+    (malformed, impossible or out-of-range text) returns None and the caller takes the slow,
+    explaining path.
+    """
+
+    def __missing__(self, text: str) -> dt.date | None:
+        if len(text) != 10 or text[4] != "-" or text[7] != "-" or len(self) > 80_000:
+            return None
+        try:
+            day = dt.date.fromisoformat(text)
+        except ValueError:
+            return None
+        if day.isoformat() != text or not MIN_BIRTH_DATE <= day < dt.date(2100, 1, 1):
+            return None
+        self[text] = day
+        return day
+
+
+_PARSED_DATES = _DateCache()
 
 
 def validate_household(row: dict[str, str], ctx: Context) -> Valid:
