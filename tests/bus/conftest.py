@@ -14,6 +14,7 @@ from typing import Iterator
 import nats
 import pytest
 
+from chudong.kit.aio import run_sync
 from chudong.bus.config import BusSettings
 from tests.conftest import skip_or_fail
 
@@ -72,7 +73,7 @@ def bus_settings(shared_nats: str) -> Iterator[BusSettings]:
     """A fresh stream on the shared server, deleted after the test."""
     s = unique_settings()
     yield s
-    asyncio.run(_delete_stream(shared_nats, s.stream))
+    run_sync(_delete_stream(shared_nats, s.stream))
 
 
 class NatsServer:

@@ -8,6 +8,7 @@ import logging
 import pytest
 from sqlalchemy import select
 
+from chudong.kit.aio import run_sync
 from chudong.bus import relay as relay_mod
 from chudong.bus import service
 from chudong.bus.consumer import ReceivedEvent, SeenIds, tail
@@ -59,11 +60,11 @@ def test_crash_between_puback_and_marking_causes_no_duplicate(engine, session, c
     with pytest.raises(RuntimeError):
         relay_once(engine, nats_url=shared_nats, settings=bus_settings)
     assert unpublished(session) == 3  # the marking was rolled back...
-    assert asyncio.run(stream_messages(shared_nats, bus_settings.stream)) == 3  # ...after the PubAcks
+    assert run_sync(stream_messages(shared_nats, bus_settings.stream)) == 3  # ...after the PubAcks
     monkeypatch.undo()
     r = relay_once(engine, nats_url=shared_nats, settings=bus_settings)
     assert (r.published, r.duplicates) == (3, 3)  # JetStream recognised every re-sent event
-    assert asyncio.run(stream_messages(shared_nats, bus_settings.stream)) == 3
+    assert run_sync(stream_messages(shared_nats, bus_settings.stream)) == 3
     got, dups = consume(shared_nats, bus_settings, "agency-health")
     assert [e.event_id for e in got] == ids and dups == 0
 
@@ -100,7 +101,7 @@ def test_consumer_skips_an_event_delivered_twice(shared_nats, bus_settings):
             await js.publish(bus_settings.subject_for("birth.registered"), body)
         await nc.close()
 
-    asyncio.run(send_twice())
+    run_sync(send_twice())
     got, dups = consume(shared_nats, bus_settings, "agency-school")
     assert [e.event_id for e in got] == ["e-1"] and dups == 1
 
@@ -136,5 +137,5 @@ def test_events_published_while_nats_is_down_flow_after_restart(engine, session,
     assert unpublished(session) == 0
     got_after, dups = consume(url, settings, "agency-insurance")
     assert [e.event_id for e in got_after] == during and dups == 0
-    assert asyncio.run(stream_messages(url, settings.stream)) == 5
+    assert run_sync(stream_messages(url, settings.stream)) == 5
     relay_mod._State.down = False

@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
+from chudong.kit.aio import run_sync
 from chudong.bus.config import BusSettings
 from chudong.bus.nats_io import connect, ensure_stream
 
@@ -119,5 +120,5 @@ def tail(*, durable: str, handler: Callable[[ReceivedEvent], None], seen: SeenId
     """Pull events with the durable consumer ``durable``, handle each new one once, ack every delivery."""
     from chudong.config import get_settings
 
-    return asyncio.run(_consume(nats_url or get_settings().nats_url, settings or BusSettings(), durable, handler,
+    return run_sync(_consume(nats_url or get_settings().nats_url, settings or BusSettings(), durable, handler,
                                 seen or SeenIds(), max_events, idle_seconds))

@@ -26,6 +26,7 @@ from sqlalchemy import exists, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from chudong.kit.aio import run_sync
 from chudong.bus.config import BusSettings
 from chudong.bus.models import DomainEvent
 from chudong.bus.nats_io import connect, ensure_stream
@@ -129,7 +130,7 @@ def relay_once(engine: Engine, *, nats_url: str | None = None, settings: BusSett
     url = nats_url or get_settings().nats_url
     if not _has_pending(engine):
         return RelayResult(0, 0, None)  # idle: do not even connect
-    result = asyncio.run(_relay(engine, url, settings))
+    result = run_sync(_relay(engine, url, settings))
     if result.error and not _State.down:
         log.warning("event relay paused: %s; events stay queued in the database and are retried", result.error)
     elif not result.error and _State.down:
