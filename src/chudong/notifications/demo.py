@@ -14,6 +14,15 @@ from chudong.notifications.providers import fake_providers
 from chudong.notifications.service import dispatch_once
 
 
+def masked(address: str) -> str:
+    """Hide a phone number, e-mail or Zalo id on screen: demo output is logged like any other."""
+    if address.startswith("person:"):
+        return "inbox"
+    if "@" in address:
+        return address[0] + "•••@" + address.split("@", 1)[1]
+    return "•" * max(0, len(address) - 3) + address[-3:]
+
+
 def deliver_and_show(console: Console, engine: Engine, *, limit: int = 20) -> int:
     """Send every due notice with the fake providers (nothing leaves the machine) and print the latest ones."""
     providers = fake_providers(get_notify_settings())
@@ -31,7 +40,7 @@ def deliver_and_show(console: Console, engine: Engine, *, limit: int = 20) -> in
     table = Table("#", "to", "channel", "status", "message", title="Messages the demo citizens received")
     for n in rows:
         body = n.rendered.get(n.channel, {}).get("body", "")
-        table.add_row(str(n.id), n.destinations.get(n.channel) or n.recipient_key, n.channel, n.status,
+        table.add_row(str(n.id), masked(n.destinations.get(n.channel) or n.recipient_key), n.channel, n.status,
                       body if len(body) < 90 else body[:87] + "…")
     console.print(table)
     console.print("all messages: /notifications/viewer (test mode: nothing left this machine)")
