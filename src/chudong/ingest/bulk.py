@@ -45,8 +45,6 @@ def copy_field(value: object) -> str:
         if "\\" in s or "\t" in s or "\n" in s or "\r" in s:
             return s.translate(_COPY_ESCAPES)
         return s
-    if value is True or value is False:
-        return "t" if value else "f"
     return str(value)
 
 
@@ -56,7 +54,12 @@ def copy_text(rows: Iterable[Sequence[object]]) -> Iterable[bytes]:
     size = 0
     field = copy_field
     for row in rows:
-        line = "\t".join([field(v) for v in row])
+        # fast path: join first, then check the whole line once; a field holding a tab,
+        # newline or backslash (rare: JSON escapes, odd names) makes the row take the slow path
+        line = "\t".join([v if v.__class__ is str else ("\\N" if v is None else str(v)) for v in row])
+        # (each None adds exactly one backslash, so any other backslash shows up in the count)
+        if line.count("\\") != row.count(None) or "\n" in line or "\r" in line or line.count("\t") != len(row) - 1:
+            line = "\t".join([field(v) for v in row])
         lines.append(line)
         size += len(line)
         if size >= _COPY_BATCH:

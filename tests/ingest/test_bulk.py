@@ -1,0 +1,143 @@
+"""Fast paths of bulk ingestion: COPY text, flat JSON, chunk classification, the writer thread, validators."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select, text
+
+from chudong.ingest import bulk
+from chudong.ingest import pipeline
+from chudong.ingest.feeds import Rejected, parse_phone, parse_pid
+from chudong.ingest.pipeline import dumps_flat, ingest_csv, run_rejections
+from chudong.kit.phones import InvalidPhone, normalise_phone
+from chudong.kit.pid import InvalidPid, validate_pid
+from chudong.registry.models import Person, SourceRecord
+from tests.ingest.builders import agency, csv_body, person_row
+
+_reference = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def test_copy_text_escapes_what_copy_gives_a_meaning():
+    rows = [("plain", 1, None), ("tab\there", -2, "new\nline"), ("back\\slash", 0, "cr\rend"), ("", 3, "Đà Nẵng")]
+    data = b"".join(bulk.copy_text(rows)).decode()
+    assert data.split("\n") == [
+        "plain\t1\t\\N", "tab\\there\t-2\tnew\\nline", "back\\\\slash\t0\tcr\\rend", "\t3\tĐà Nẵng", ""]
+
+
+def test_stage_round_trips_awkward_values(session):
+    stage = bulk.Stage(session, "test_stage_awkward", [("a", "text"), ("b", "int"), ("c", "json")])
+    rows = [("tab\there\\ and \"quotes\"", 7, '{"k":"v\\\\n"}'), (None, None, None), ("Nguyễn\nThị", -1, "[1,2]")]
+    stage.load(rows)
+    back = session.execute(text("SELECT a, b, c FROM test_stage_awkward WHERE b IS NOT NULL ORDER BY b")).all()
+    assert [(a, b) for a, b, _ in back] == [("Nguyễn\nThị", -1), ("tab\there\\ and \"quotes\"", 7)]
+    nulls = session.execute(text("SELECT a, c FROM test_stage_awkward WHERE b IS NULL")).all()
+    assert [tuple(r) for r in nulls] == [(None, None)]
+    assert [json.loads(c) if isinstance(c, str) else c for _, _, c in back][:2] == [[1, 2], {"k": "v\\n"}]
+    stage.load(rows[:1])  # a second load replaces the first
+    assert session.execute(text("SELECT count(*) FROM test_stage_awkward")).scalar_one() == 1
+    stage.drop()
+
+
+_scalars = st.one_of(st.none(), st.text(), st.integers(), st.booleans(),
+                     st.floats(allow_nan=False, allow_infinity=False))
+
+
+@given(st.dictionaries(st.text(), st.one_of(_scalars, st.lists(st.integers()), st.dictionaries(st.text(), _scalars))))
+@settings(max_examples=200, deadline=None)
+def test_dumps_flat_is_the_json_encoder(record):
+    assert dumps_flat(record) == _reference(record)
+
+
+@given(st.text(alphabet="0123456789 .", min_size=0, max_size=14), st.dates(dt.date(1890, 1, 1), dt.date(2120, 1, 1)),
+       st.sampled_from(["M", "F", None]), st.booleans())
+@settings(max_examples=400, deadline=None)
+def test_pid_fast_path_agrees_with_kit(value, birth, sex, with_birth):
+    born = birth if with_birth else None
+    try:
+        expected: str | None = validate_pid(value, born, sex) if value else None
+    except InvalidPid as exc:
+        with pytest.raises(Rejected) as got:
+            parse_pid(value, "pid", born, sex)
+        assert got.value.reason == str(exc)
+    else:
+        assert parse_pid(value, "pid", born, sex) == expected
+
+
+@given(st.text(alphabet="0123456789+ .", min_size=0, max_size=13))
+@settings(max_examples=300, deadline=None)
+def test_phone_fast_path_agrees_with_kit(value):
+    if not value:
+        assert parse_phone(value, "phone") is None
+        return
+    try:
+        expected = normalise_phone(value)
+    except InvalidPhone as exc:
+        with pytest.raises(Rejected) as got:
+            parse_phone(value, "phone")
+        assert got.value.reason == str(exc)
+    else:
+        assert parse_phone(value, "phone") == expected
+
+
+def test_many_chunks_count_new_updated_unchanged_and_keep_ids(session, clock):
+    ag = agency(session)
+    first = ingest_csv(session, "persons", ag, io.BytesIO(csv_body("persons", [person_row(i) for i in range(1, 11)])),
+                       chunk_size=3)
+    assert (first.accepted, first.updated, first.unchanged) == (10, 0, 0)
+    ids = dict(session.execute(select(SourceRecord.source_key, SourceRecord.id)).all())
+    people = dict(session.execute(select(Person.pid, Person.id)).all())
+    rows = [person_row(i, phone="0905000111") if i % 2 else person_row(i) for i in range(1, 14)]
+    again = ingest_csv(session, "persons", ag, io.BytesIO(csv_body("persons", rows)), chunk_size=3)
+    assert (again.accepted, again.updated, again.unchanged) == (3, 5, 5)
+    after = dict(session.execute(select(SourceRecord.source_key, SourceRecord.id)).all())
+    assert {k: after[k] for k in ids} == ids and len(after) == 13
+    assert {p: i for p, i in session.execute(select(Person.pid, Person.id)).all() if p in people} == people
+    for p in session.scalars(select(Person)):
+        src = session.get(SourceRecord, p.source_record_id)
+        assert src.person_id == p.id and src.normalised["pid"] == p.pid
+        assert p.phone == ("+84905000111" if int(p.pid[-6:]) % 2 else "+84905123456")
+    changed = session.scalar(select(SourceRecord).where(SourceRecord.source_key == "P1"))
+    assert changed.run_id == again.run_id and changed.normalised["phone"] == "+84905000111"
+    same = session.scalar(select(SourceRecord).where(SourceRecord.source_key == "P2"))
+    assert same.run_id == first.run_id
+
+
+def test_a_write_error_stops_the_run_and_is_raised(session, clock, monkeypatch):
+    def broken(self, rows):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(pipeline.CsvRun, "write", broken)
+    ag = agency(session)
+    with pytest.raises(RuntimeError, match="disk full"):
+        ingest_csv(session, "persons", ag, io.BytesIO(csv_body("persons", [person_row(i) for i in range(1, 8)])),
+                   chunk_size=2)
+
+
+def test_values_longer_than_the_person_columns_reject_only_that_record(session, clock):
+    ag = agency(session)
+    rows = [person_row(1, full_name="Nguyễn " + "Văn " * 40 + "An"), person_row(2, zalo_id="z" * 65),
+            person_row(3, ethnicity="K" * 41), person_row(4)]
+    r = ingest_csv(session, "persons", ag, io.BytesIO(csv_body("persons", rows)))
+    assert (r.accepted, r.rejected) == (1, 3)
+    assert {x.source_key: x.field for x in run_rejections(session, r.run_id)} == {
+        "P1": "full_name", "P2": "zalo_id", "P3": "ethnicity"}
+    assert session.scalar(select(func.count()).select_from(Person)) == 1
+
+
+def test_registry_records_with_odd_but_valid_forms_are_normalised(session, clock):
+    ag = agency(session)
+    nfd_female = "N\u0075\u031b\u0303"  # "Nữ" decomposed
+    rows = [person_row(1, sex=nfd_female, pid=" 048190000001 ", phone="+84 905 123 456", ward_code=" 20194"),
+            person_row(2, birth_date=" 1990-05-12 ", death_date="2020-01-01")]
+    r = ingest_csv(session, "persons", ag, io.BytesIO(csv_body("persons", rows)))
+    assert (r.accepted, r.rejected) == (2, 0), run_rejections(session, r.run_id)
+    p1 = session.scalar(select(Person).where(Person.pid == "048190000001"))
+    assert (p1.sex, p1.phone, p1.ward_code) == ("F", "+84905123456", 20194)
+    p2 = session.scalar(select(Person).where(Person.pid == "048190000002"))
+    assert p2.birth_date == dt.date(1990, 5, 12) and p2.death_date == dt.date(2020, 1, 1)
