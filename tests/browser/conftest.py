@@ -86,6 +86,21 @@ def page(request, browser):
     ctx.close()
 
 
+VIEWPORTS = {"phone": {"width": 360, "height": 740}, "desktop": {"width": 1280, "height": 800}}
+
+
+def screenshot_both(page, name: str) -> list[Path]:
+    """Save full-page screenshots of the page as it is now at phone and at desktop width."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    original, paths = page.viewport_size, []
+    for viewport, size in VIEWPORTS.items():
+        page.set_viewport_size(size)
+        paths.append(SCREENSHOTS / f"{name}-{viewport}.png")
+        page.screenshot(path=str(paths[-1]), full_page=True)
+    page.set_viewport_size(original)
+    return paths
+
+
 def screenshot(page, name: str) -> Path:
     """Save a full-page screenshot named after the page and the viewport."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -97,7 +112,7 @@ def screenshot(page, name: str) -> Path:
 @pytest.fixture
 def phone_page(browser):
     """One page at phone width (360×740) for checks that need only the narrowest screen."""
-    ctx = browser.new_context(viewport={"width": 360, "height": 740}, locale="vi-VN")
+    ctx = browser.new_context(viewport=VIEWPORTS["phone"], locale="vi-VN")
     pg = ctx.new_page()
     pg.viewport_name = "phone"  # type: ignore[attr-defined]
     yield pg
@@ -105,15 +120,15 @@ def phone_page(browser):
 
 
 @pytest.fixture
-def new_page(page, browser):
-    """Return a factory of pages in fresh browser contexts (another user) at ``page``'s viewport."""
+def new_page(browser):
+    """Return a factory of phone-width pages, each in a fresh browser context (another user)."""
     contexts = []
 
     def make():
-        ctx = browser.new_context(viewport=page.viewport_size, locale="vi-VN")
+        ctx = browser.new_context(viewport=VIEWPORTS["phone"], locale="vi-VN")
         contexts.append(ctx)
         pg = ctx.new_page()
-        pg.viewport_name = page.viewport_name  # type: ignore[attr-defined]
+        pg.viewport_name = "phone"  # type: ignore[attr-defined]
         return pg
 
     yield make
@@ -197,13 +212,13 @@ def citizen_signin(page, base: str, engine: Engine, birth: Birth, *, shots: bool
     """Sign a citizen in through the real pages: personal ID number, then the one-time code."""
     page.goto(base + "/signin")
     if shots:
-        screenshot(page, "signin")
+        screenshot_both(page, "signin")
     page.fill("#pid", birth.pid)
     with page.expect_navigation():
         page.click("main form button[type=submit]")
     page.wait_for_selector("#code")
     if shots:
-        screenshot(page, "code")
+        screenshot_both(page, "code")
     page.fill("#code", wait_for_code(engine, birth.person_id))
     with page.expect_navigation(url="**/me"):
         page.click("main form button[type=submit]")
@@ -213,7 +228,7 @@ def staff_signin(page, base: str, username: str, *, landing: str, shots: bool = 
     """Sign a staff member in with the test password and wait for the role's landing page."""
     page.goto(base + "/staff/signin")
     if shots:
-        screenshot(page, "staff-signin")
+        screenshot_both(page, "staff-signin")
     page.fill("#username", username)
     from tests.portal.helpers import STAFF_PASSWORD
 

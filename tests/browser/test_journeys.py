@@ -7,6 +7,8 @@ its deadline badge, reads the sources of every field and approves; the citizen d
 the result, rates the dossier and sees the officer in her access log; anyone can check the
 result's QR address and look the dossier up with its code and the phone's last 4 digits.
 
+The long journey runs at phone width (360×740); the public pages at phone and desktop.
+
 Screenshots: every run saves a full-page screenshot of each main page at phone (360×740)
 and desktop (1280×800) width to ``test-artifacts/screenshots/<page>-<phone|desktop>.png``
 (git-ignored; CI can keep the folder as an artifact). Pages: home, signin, code, me,
@@ -24,7 +26,7 @@ import pytest
 from playwright.sync_api import expect
 
 from chudong.db import session_factory
-from tests.browser.conftest import WHY_VI, citizen_signin, make_birth, screenshot, staff_signin
+from tests.browser.conftest import WHY_VI, citizen_signin, make_birth, screenshot, screenshot_both, staff_signin
 from tests.portal.helpers import CITIZEN_VALUES
 
 pytestmark = pytest.mark.browser
@@ -59,7 +61,7 @@ def _verification_url(engine, base: str, secret: str, code: str) -> str:
         return verification_url(base, secret, result)
 
 
-def test_birth_dossier_from_offer_to_rating(page, new_page, live_server, live_settings, clean_db):
+def test_birth_dossier_from_offer_to_rating(new_page, live_server, live_settings, clean_db):
     base, birth = live_server, make_birth(clean_db)
 
     # the leader's received count before the citizen acts
@@ -68,15 +70,15 @@ def test_birth_dossier_from_offer_to_rating(page, new_page, live_server, live_se
     before = int(leader.locator("#kpi-received").inner_text())
 
     # citizen: sign in with a one-time code, read why, name the child, confirm
-    citizen = page
+    citizen = new_page()
     citizen.goto(base + "/")
-    screenshot(citizen, "home")
+    screenshot_both(citizen, "home")
     citizen_signin(citizen, base, clean_db, birth, shots=True)
     expect(citizen.locator("h1")).to_have_text(f"Xin chào {birth.mother_name}")
     offer = citizen.locator("article.notice", has_text=birth.code)
     expect(offer.locator(".why")).to_contain_text("Lý do bạn nhận được hồ sơ này")
     expect(offer.locator(".why")).to_contain_text(WHY_VI)
-    screenshot(citizen, "me")
+    screenshot_both(citizen, "me")
     with citizen.expect_navigation(url=f"**/me/dossiers/{birth.code}"):
         offer.get_by_role("link", name="Xem và xác nhận").click()
     expect(citizen.locator("#status")).to_have_text("Chờ bạn xác nhận")
@@ -88,7 +90,7 @@ def test_birth_dossier_from_offer_to_rating(page, new_page, live_server, live_se
     for name in names:
         citizen.get_by_label(citizen.locator(f'label[for="{name}"]').inner_text(), exact=True).fill(
             CITIZEN_VALUES.get(name[2:], "Giá trị thử"))
-    screenshot(citizen, "dossier")
+    screenshot_both(citizen, "dossier")
     with citizen.expect_navigation(url=f"**/me/dossiers/{birth.code}"):
         citizen.click("#confirm")
     expect(citizen.locator("#status")).to_have_text("Đã xác nhận, chờ xử lý")
@@ -99,7 +101,7 @@ def test_birth_dossier_from_offer_to_rating(page, new_page, live_server, live_se
     assert received >= 1
     leader.reload()
     expect(leader.locator("#kpi-received")).to_have_text(str(before + received))
-    screenshot(leader, "leader")
+    screenshot_both(leader, "leader")
 
     # officer: the queue shows the dossier with a deadline badge; sources are visible; approve
     officer = new_page()
@@ -107,7 +109,7 @@ def test_birth_dossier_from_offer_to_rating(page, new_page, live_server, live_se
     row = officer.locator("tbody tr", has_text=birth.code)
     expect(row).to_have_count(1)
     assert row.locator(".badge").inner_text() in DEADLINE_BADGES
-    screenshot(officer, "queue")
+    screenshot_both(officer, "queue")
     with officer.expect_navigation(url=f"**/officer/dossiers/{birth.code}"):
         row.get_by_role("link").click()
     expect(officer.locator("main")).to_contain_text("Việc bạn mở hồ sơ này đã được ghi lại")
@@ -115,7 +117,7 @@ def test_birth_dossier_from_offer_to_rating(page, new_page, live_server, live_se
     expect(facility.locator("td.src")).to_contain_text("HOSP-48")
     expect(facility.locator(".badge.ok")).to_have_text("đã xác thực")
     expect(officer.locator("tbody tr", has_text=CITIZEN_VALUES["child_name"])).to_have_count(1)
-    screenshot(officer, "officer-dossier")
+    screenshot_both(officer, "officer-dossier")
     with officer.expect_navigation(url=f"**/officer/dossiers/{birth.code}"):
         officer.click("#approve")
     assert officer.locator("#status").inner_text() in SETTLED_LABELS
@@ -128,7 +130,7 @@ def test_birth_dossier_from_offer_to_rating(page, new_page, live_server, live_se
     expect(link).to_be_visible()
     pdf = citizen.request.get(base + link.get_attribute("href"))
     assert pdf.ok and pdf.headers["content-type"] == "application/pdf" and pdf.body()[:5] == b"%PDF-"
-    screenshot(citizen, "dossier-result")
+    screenshot_both(citizen, "dossier-result")
     citizen.select_option("#score", "4")
     citizen.fill("#comment", "Nhanh, không phải đi lại.")
     with citizen.expect_navigation(url=f"**/me/dossiers/{birth.code}"):
@@ -139,14 +141,14 @@ def test_birth_dossier_from_offer_to_rating(page, new_page, live_server, live_se
     # citizen: the officer's read is in the access log; contact settings save
     citizen.goto(base + "/me/access")
     expect(citizen.locator("tbody tr", has_text=birth.code).first).to_contain_text(birth.officer_name)
-    screenshot(citizen, "access-log")
+    screenshot_both(citizen, "access-log")
     citizen.goto(base + "/me/settings")
     citizen.select_option("#first", "sms")
     with citizen.expect_navigation(url="**/me/settings?saved=1"):
         citizen.click('main form[action="/me/settings"] button[type=submit]')
     expect(citizen.get_by_role("status")).to_have_text("Đã lưu.")
     expect(citizen.locator("#first")).to_have_value("sms")
-    screenshot(citizen, "settings")
+    screenshot_both(citizen, "settings")
 
     # anyone: the QR address says the result is genuine; a forged one does not
     public = new_page()
@@ -155,7 +157,7 @@ def test_birth_dossier_from_offer_to_rating(page, new_page, live_server, live_se
     assert response is not None and response.status == 200
     expect(public.locator(".verdict")).to_have_text("Văn bản này là thật và còn hiệu lực.")
     expect(public.locator("dl")).to_contain_text(birth.code)
-    screenshot(public, "verify")
+    screenshot_both(public, "verify")
     forged = public.goto(url[:-4] + ("AAAA" if not url.endswith("AAAA") else "BBBB"))
     assert forged is not None and forged.status == 404
     expect(public.locator(".verdict")).to_have_text("Mã này không khớp với văn bản nào do cơ quan nhà nước cấp.")
@@ -168,7 +170,7 @@ def test_birth_dossier_from_offer_to_rating(page, new_page, live_server, live_se
         public.click("main form button[type=submit]")
     assert public.locator("#status").inner_text() in SETTLED_LABELS
     assert birth.mother_name not in public.content()
-    screenshot(public, "track")
+    screenshot_both(public, "track")
 
 
 def test_public_lookup_and_overdue_list(page, live_server, clean_db):
