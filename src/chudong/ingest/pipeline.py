@@ -141,17 +141,20 @@ BEFORE_SQL: dict[str, list[str]] = {
            FROM {stg} s JOIN ward w ON w.code = s.ward_code
            WHERE s.household_code IS NOT NULL GROUP BY s.household_code
            ON CONFLICT (code) DO NOTHING""",
-        # person ids are numbered before staging: new pids are plain INSERTs, known ones UPDATEs
+        # person ids are numbered before staging: new pids are plain INSERTs, known ones UPDATEs.
+        # The household is looked up per record (an index probe), not joined: the stage has no
+        # statistics, and hashing a whole province's households for every chunk would not scale.
         """INSERT INTO person (id, pid, full_name, name_key, birth_date, sex, ethnicity, ward_code, household_id,
                                phone, email, zalo_id, death_date, source_record_id)
-           SELECT s.person_id, s.pid, s.full_name, s.name_key, s.birth_date, s.sex, s.ethnicity, s.ward_code, h.id,
+           SELECT s.person_id, s.pid, s.full_name, s.name_key, s.birth_date, s.sex, s.ethnicity, s.ward_code,
+                  (SELECT h.id FROM household h WHERE h.code = s.household_code),
                   s.phone, s.email, s.zalo_id, s.death_date, s.rec_id
-           FROM {stg} s LEFT JOIN household h ON h.code = s.household_code WHERE s.person_new = 1""",
+           FROM {stg} s WHERE s.person_new = 1""",
         """UPDATE person SET full_name = s.full_name, name_key = s.name_key, birth_date = s.birth_date, sex = s.sex,
              ethnicity = s.ethnicity, ward_code = s.ward_code, household_id = s.household_id, phone = s.phone,
              email = s.email, zalo_id = s.zalo_id, death_date = s.death_date, source_record_id = s.rec_id
-           FROM (SELECT s.*, h.id AS household_id FROM {stg} s LEFT JOIN household h ON h.code = s.household_code
-                 WHERE s.person_new = 0) s
+           FROM (SELECT s.*, (SELECT h.id FROM household h WHERE h.code = s.household_code) AS household_id
+                 FROM {stg} s WHERE s.person_new = 0) s
            WHERE person.id = s.person_id""",
     ],
 }
