@@ -31,7 +31,8 @@ def service_short(service_id: str) -> str:
 
 def new_code(province_code: int, service_id: str, day: dt.date) -> str:
     """Return a fresh random dossier code."""
-    tail = "".join(CROCKFORD[secrets.randbelow(32)] for _ in range(8))
+    bits = int.from_bytes(secrets.token_bytes(5))  # 40 random bits = 8 base32 digits
+    tail = "".join(CROCKFORD[(bits >> shift) & 31] for shift in range(35, -5, -5))
     return f"{province_code % 100:02d}-{service_short(service_id)}-{day:%y%m%d}-{tail}"
 
 

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import random
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import JSON, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from chudong.db import UTCDateTime
 from chudong.dossiers import flows
 from chudong.dossiers.codes import new_code, normalise_code
 from chudong.dossiers.models import (
@@ -210,11 +212,8 @@ def open_from_events(session: Session, events: list[flows.DetectedEvent],
             "paused_working_days": 0, "auto_approved": False,
         })
         plans.append((pol, pre))
-    # Core inserts (not ORM bulk): one multi-row INSERT per batch instead of one per dossier
-    table = Dossier.__table__
-    created = session.execute(
-        insert(table).returning(table.c.id, table.c.code, sort_by_parameter_order=True), rows
-    ).all()
+    ids = _insert_with_ids(session, Dossier.__table__, rows)
+    created = [(did, row["code"]) for did, row in zip(ids, rows, strict=True)]
     ev_rows = []
     for (did, _code), row in zip(created, rows):
         ev_rows.append({"dossier_id": did, "seq": 1, "kind": "detected", "from_status": None,
@@ -223,7 +222,7 @@ def open_from_events(session: Session, events: list[flows.DetectedEvent],
                                  "handling_unit": row["handling_unit_code"]}})
         ev_rows.append({"dossier_id": did, "seq": 2, "kind": "offered", "from_status": "detected",
                         "to_status": "offered", "actor": "system:rules", "at": now, "data": {}})
-    session.execute(insert(DossierEvent.__table__), ev_rows)
+    bulk_insert(session, DossierEvent.__table__, ev_rows)
     flows.notify_many(session, [
         flows.Notice(code=code, step="offered", person_id=row["person_id"], template_id=pol.templates["offered"],
                      context={"code": code, "service": pol.names, "facts": ev.facts,
@@ -233,6 +232,58 @@ def open_from_events(session: Session, events: list[flows.DetectedEvent],
         if pol.templates.get("offered") and row["person_id"] is not None
     ])
     return OpenResult(len(created), len(already), [c for _, c in created])
+
+
+def _copy_value(value: Any, is_json: bool, is_utc: bool) -> Any:
+    if value is None:
+        return None
+    if is_json:
+        return json.dumps(value, ensure_ascii=False)
+    if is_utc:
+        return value.astimezone(dt.UTC)
+    return value
+
+
+def bulk_insert(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
+    """Insert rows with Core: COPY on PostgreSQL (no per-row statement), executemany elsewhere.
+
+    Every row must carry the same keys; columns left out get NULL on PostgreSQL, so callers
+    give every column that has a Python-side default.
+    """
+    if not rows:
+        return
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(insert(table), rows)
+        return
+    names = list(rows[0])
+    cols = [table.c[n] for n in names]
+    json_cols = [isinstance(c.type, JSON) for c in cols]
+    utc_cols = [isinstance(c.type, UTCDateTime) for c in cols]
+    spec = list(zip(names, json_cols, utc_cols))
+    raw = session.connection().connection.driver_connection
+    with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([_copy_value(row[n], j, u) for n, j, u in spec])
+
+
+def _insert_with_ids(session: Session, table: Any, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert rows with Core and return their ids in row order.
+
+    PostgreSQL: the ids come from the sequence in one query and the rows go in by COPY; an
+    ``INSERT … RETURNING`` of thousands of rows is rendered as one huge statement whose
+    client-side parsing costs more than the insert itself. SQLite: ``INSERT … RETURNING``.
+    """
+    if not rows:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        ids = list(session.scalars(
+            select(func.nextval(func.pg_get_serial_sequence(table.name, "id")))
+            .select_from(func.generate_series(1, len(rows)))))
+        for row, new_id in zip(rows, ids, strict=True):
+            row["id"] = new_id
+        bulk_insert(session, table, rows)
+        return ids
+    return list(session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).scalars())
 
 
 def open_pending(session: Session, limit: int = 10_000) -> OpenResult:

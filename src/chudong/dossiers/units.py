@@ -87,6 +87,8 @@ class Router:
         for u in session.scalars(select(Unit).where(Unit.province_code == province_code).order_by(Unit.code)):
             self.units[u.agency].append(u)
         self.load: dict[str, int] = defaultdict(int)
+        # candidate units per (agency, service, ward, routing): computed once per batch, not per dossier
+        self._cache: dict[tuple[str, str, int | None, str], list[Unit]] = {}
         rows = session.execute(
             select(Dossier.handling_unit_code, func.count())
             .where(Dossier.status.in_(sorted(IN_PROGRESS | {"detected", "offered"})),
@@ -97,17 +99,29 @@ class Router:
             if code:
                 self.load[code] = n
 
+    def _candidates(self, agency: str, service_id: str, ward_code: int | None, routing: str) -> list[Unit]:
+        key = (agency, service_id, ward_code if routing == "residence_ward" else None, routing)
+        found = self._cache.get(key)
+        if found is None:
+            competent = [u for u in self.units.get(agency, []) if "*" in u.services or service_id in u.services]
+            if routing == "residence_ward":
+                local = [u for u in competent if u.ward_code == ward_code and ward_code is not None]
+                province = [u for u in competent if u.ward_code is None]
+                found = local or province or competent
+            else:  # any_competent_unit: handling independent of administrative boundaries
+                found = competent
+            self._cache[key] = found
+        return found
+
     def pick(self, agency: str, service_id: str, ward_code: int | None, routing: str) -> Unit | None:
         """Return the unit that should handle the dossier (None when the province has none)."""
-        competent = [u for u in self.units.get(agency, []) if "*" in u.services or service_id in u.services]
-        if not competent:
+        candidates = self._candidates(agency, service_id, ward_code, routing)
+        if not candidates:
             return None
-        if routing == "residence_ward":
-            local = [u for u in competent if u.ward_code == ward_code and ward_code is not None]
-            province = [u for u in competent if u.ward_code is None]
-            candidates = local or province or competent
-        else:  # any_competent_unit: handling independent of administrative boundaries
-            candidates = competent
-        best = min(candidates, key=lambda u: ((self.load[u.code] + 1) / max(u.capacity_weight, 0.01), u.code))
-        self.load[best.code] += 1
+        load = self.load
+        if len(candidates) == 1:
+            best = candidates[0]
+        else:
+            best = min(candidates, key=lambda u: ((load[u.code] + 1) / max(u.capacity_weight, 0.01), u.code))
+        load[best.code] += 1
         return best
