@@ -193,8 +193,6 @@ def test_citizen_signs_in_with_the_keyboard_alone(phone_page, site, live_server,
     expect(page.locator("h1")).to_have_text(f"Xin chào {birth.mother_name}")
 
 
-@pytest.mark.xfail(strict=True, reason="leader.html charts: 22px SVG text in a 720-wide viewBox renders at "
-                                       "about 10px on a 360px screen, under the 12px minimum; see report")
 def test_chart_labels_readable_on_a_phone(site, browser, live_server):
     ctx = browser.new_context(viewport=PHONE, locale="vi-VN", storage_state=site["states"]["leader"])
     try:

@@ -51,7 +51,7 @@ def normalise_phone(text: str) -> str:
 
 def is_mobile(e164: str) -> bool:
     """Return True for a normalised mobile number (can receive SMS)."""
-    return e164.startswith("+84") and len(e164) == 12 and ("0" + e164[3:5]) in MOBILE_PREFIXES
+    return e164.startswith("+84") and len(e164) == 12 and ("0" + e164[3]) in MOBILE_PREFIXES
 
 
 def last_digits(e164: str, n: int = 4) -> str:

@@ -28,6 +28,15 @@ STATUS_LABELS = {
     "expired": "Expired",
     "acted_on": "Done",
 }
+EVENT_LABELS = {
+    "detected": "Detected from the registries", "offered": "Offered to the citizen", "opened": "Opened",
+    "confirmed": "Confirmed by the citizen", "declined": "Declined by the citizen", "claimed": "Taken into processing",
+    "approved": "Approved", "rejected": "Rejected", "result_issued": "Result issued", "closed": "Closed",
+    "supplement_requested": "Supplement requested", "supplement_supplied": "Supplement provided",
+    "linked_opened": "Linked procedure opened", "escalated": "Escalated to the unit head", "expired": "Expired",
+    "acted_on": "Done", "attachment_added": "Document attached", "field_corrected": "Correction sent to the source agency",
+    "rated": "Rated", "post_audit_selected": "Selected for post-check", "post_audit_recorded": "Post-check recorded",
+}
 DEADLINE_BADGES = {"on_time": ("ok", "On time"), "due_soon": ("warn", "Due soon"), "overdue": ("bad", "Overdue")}
 
 
@@ -36,16 +45,26 @@ def status_label(status: str) -> str:
     return _(STATUS_LABELS.get(status, status))
 
 
+def event_label(kind: str) -> str:
+    """Return the translated label of a timeline event."""
+    return _(EVENT_LABELS.get(kind, kind.replace("_", " ")))
+
+
 def title_of(d) -> str:
     """Return a dossier's title in the current language."""
     title = d.title or {}
     return title.get(current_language()) or title.get("vi") or d.service_id
 
 
-def fmt_date(value: dt.date | dt.datetime | None) -> str:
+def fmt_date(value: dt.date | dt.datetime | str | None) -> str:
     """Return a date as dd/mm/yyyy (Vietnamese convention), or an empty string."""
     if value is None:
         return ""
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value) if "T" in value else dt.date.fromisoformat(value)
+        except ValueError:
+            return value
     if isinstance(value, dt.datetime):
         value = value.astimezone(clock.VN_TZ)
         return value.strftime("%d/%m/%Y %H:%M")
@@ -60,7 +79,7 @@ def page(request: Request, template: str, status_code: int = 200, **context: obj
         token = request.cookies.get(ANON_CSRF_COOKIE) or secrets.token_urlsafe(24)
         new_cookie = token if token != request.cookies.get(ANON_CSRF_COOKIE) else None
         request.state.csrf_token = token
-    helpers = {"status_label": status_label, "title_of": title_of, "fmt_date": fmt_date,
+    helpers = {"status_label": status_label, "title_of": title_of, "fmt_date": fmt_date, "event_label": event_label,
                "badges": DEADLINE_BADGES}
     response = render(request, template, status_code=status_code, **helpers, **context)
     if new_cookie:

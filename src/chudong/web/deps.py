@@ -21,4 +21,6 @@ def get_session(request: Request) -> Iterator[Session]:
         session.close()
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": commit before the response is sent, so a client never sees success
+# for a transaction that then fails to commit, nor a redirect to a state not yet visible
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]

@@ -34,14 +34,7 @@ class SmsProvider(ABC):
 
 
 def is_vn_mobile(e164: str) -> bool:
-    """Return True for a normalised Vietnamese mobile number (+84 then 9 digits, 3/5/7/8/9 first).
+    """Return True for a normalised Vietnamese mobile number (can receive SMS)."""
+    from chudong.kit.phones import is_mobile
 
-    Works around ``chudong.kit.phones.is_mobile``, which compares two digits after +84
-    with the two-character prefixes and so rejects every mobile number; use that one
-    once it is fixed (reported to the lead).
-    """
-    from chudong.kit.phones import MOBILE_PREFIXES, is_mobile
-
-    return is_mobile(e164) or (
-        e164.startswith("+84") and len(e164) == 12 and e164[1:].isdigit() and ("0" + e164[3]) in MOBILE_PREFIXES
-    )
+    return is_mobile(e164)
