@@ -11,7 +11,8 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
-from sqlalchemy import select
+from sqlalchemy import any_, bindparam, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from chudong.dossiers.policy import Policy
@@ -50,6 +51,17 @@ class DetectedEvent:
     facts: dict = field(default_factory=dict)
 
 
+def one_of(session: Session, column: Any, values: list) -> Any:
+    """Return ``column IN values`` as one array parameter on PostgreSQL (``= ANY(:values)``).
+
+    An IN list of thousands of bind parameters makes a statement the driver must parse and
+    adapt placeholder by placeholder; one array parameter costs next to nothing.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    return column.in_(values)
+
+
 def load_life_events(session: Session, ids: Iterable[int]) -> list[DetectedEvent]:
     """Return the life events with these ids (rules feature's table), in id order."""
     from chudong.rules.models import LifeEvent
@@ -57,7 +69,7 @@ def load_life_events(session: Session, ids: Iterable[int]) -> list[DetectedEvent
     wanted = sorted(set(ids))
     rows: list[Any] = []
     for i in range(0, len(wanted), 5000):  # bounded IN lists
-        rows += session.scalars(select(LifeEvent).where(LifeEvent.id.in_(wanted[i:i + 5000]))).all()
+        rows += session.scalars(select(LifeEvent).where(one_of(session, LifeEvent.id, wanted[i:i + 5000]))).all()
     return [_detected(r) for r in sorted(rows, key=lambda r: r.id)]
 
 
@@ -100,6 +112,8 @@ class RegistryReader:
 
     def __init__(self, session: Session, events: list[DetectedEvent]) -> None:
         self.session = session
+        self._plans: dict[int, tuple[Policy, list[tuple[str, str | None, str, tuple[str, ...]]]]] = {}
+        self._provenances: dict[int | None, tuple[int | None, str | None, str | None]] = {}
         vitals = self._by_id(VitalEvent, {e.vital_event_id for e in events})
         plans = self._by_id(BuildingPlan, {e.building_plan_id for e in events})
         person_ids = {e.person_id for e in events} | {v.mother_person_id for v in vitals.values()}
@@ -130,14 +144,14 @@ class RegistryReader:
         wanted = sorted(i for i in ids if i is not None)
         out: list = []
         for i in range(0, len(wanted), 5000):
-            out += self.session.execute(stmt.where(column.in_(wanted[i:i + 5000]))).all()
+            out += self.session.execute(stmt.where(one_of(self.session, column, wanted[i:i + 5000]))).all()
         return out
 
     def _by_id(self, model, ids: set) -> dict:
         wanted = sorted(i for i in ids if i is not None)
         out: dict = {}
         for i in range(0, len(wanted), 5000):
-            for row in self.session.scalars(select(model).where(model.id.in_(wanted[i:i + 5000]))):
+            for row in self.session.scalars(select(model).where(one_of(self.session, model.id, wanted[i:i + 5000]))):
                 out[row.id] = row
         return out
 
@@ -149,7 +163,8 @@ class RegistryReader:
         latest: dict[tuple[int, str], Licence] = {}
         if wanted:
             rows = self.session.scalars(select(Licence).where(
-                Licence.person_id.in_(sorted({p for p, _ in wanted})), Licence.revoked.is_(False))
+                one_of(self.session, Licence.person_id, sorted({p for p, _ in wanted})),
+                Licence.revoked.is_(False))
             ).all()
             for lic in sorted(rows, key=lambda x: x.issued_on):
                 latest[(lic.person_id, lic.kind)] = lic  # type: ignore[index]
@@ -177,33 +192,52 @@ class RegistryReader:
             "school": self.schools.get(str(e.facts.get("school_code"))),
         }
 
+    def _plan(self, policy: Policy) -> list[tuple[str, str | None, str, tuple[str, ...]]]:
+        """Return (field, subject, path, attribute path) per data item, split once per policy."""
+        found = self._plans.get(id(policy))
+        if found is None or found[0] is not policy:
+            steps = []
+            for item in policy.data_items:
+                if item.source == "citizen":
+                    steps.append((item.field, None, "", ()))
+                else:
+                    head, _, rest = item.source.partition(".")
+                    steps.append((item.field, head, item.source, tuple(rest.split(".")) if rest else ()))
+            found = self._plans[id(policy)] = (policy, steps)
+        return found[1]
+
+    def _provenance(self, record_id: int | None) -> tuple[int | None, str | None, str | None]:
+        prov = self._provenances.get(record_id)
+        if prov is None:
+            rec = self.records.get(record_id)
+            prov = (rec.id, rec.agency_code, rec.received_at.isoformat()) if rec else (None, None, None)
+            self._provenances[record_id] = prov
+        return prov
+
     def prefill(self, e: DetectedEvent, policy: Policy) -> Prefill:
         """Return the dossier fields of one event with their provenance."""
         subjects = self.subjects(e)
         fields: dict[str, dict] = {}
         total = prefilled = conflicts = 0
-        for item in policy.data_items:
-            if item.source == "citizen":
-                fields[item.field] = {"value": None, "source": "citizen", "path": None, "verified": False}
+        for name, head, path, parts in self._plan(policy):
+            if head is None:
+                fields[name] = {"value": None, "source": "citizen", "path": None, "verified": False}
                 continue
             total += 1
-            head, _, rest = item.source.partition(".")
             row = subjects.get(head)
-            value = _dig(row, rest) if row is not None and rest else None
+            value = _dig_parts(row, parts) if row is not None and parts else None
             if value is None:
-                fields[item.field] = {"value": None, "source": "missing", "path": item.source, "verified": False}
+                fields[name] = {"value": None, "source": "missing", "path": path, "verified": False}
                 continue
             prefilled += 1
-            rec = self.records.get(getattr(row, "source_record_id", None))
+            record_id, agency, received_at = self._provenance(getattr(row, "source_record_id", None))
             person_id = row.id if isinstance(row, Person) else getattr(row, "person_id", None)
-            attr = rest.split(".")[-1]
-            conflict = person_id is not None and (person_id, attr) in self.conflicts
+            conflict = person_id is not None and (person_id, parts[-1]) in self.conflicts
             conflicts += conflict
-            fields[item.field] = {
-                "value": _jsonable(value), "source": "registry", "path": item.source,
-                "record_id": rec.id if rec else None, "agency": rec.agency_code if rec else None,
-                "received_at": rec.received_at.isoformat() if rec else None,
-                "verified": rec is not None and not conflict, "conflict": conflict,
+            fields[name] = {
+                "value": _jsonable(value), "source": "registry", "path": path,
+                "record_id": record_id, "agency": agency, "received_at": received_at,
+                "verified": record_id is not None and not conflict, "conflict": conflict,
             }
         ward = None
         for key in ("building_plan", "household", "person", "mother"):
@@ -214,9 +248,9 @@ class RegistryReader:
         return Prefill(fields, ward, total, prefilled, conflicts)
 
 
-def _dig(row: Any, path: str) -> Any:
+def _dig_parts(row: Any, parts: tuple[str, ...]) -> Any:
     value: Any = row
-    for part in path.split("."):
+    for part in parts:
         if value is None:
             return None
         value = value.get(part) if isinstance(value, dict) else getattr(value, part, None)

@@ -180,7 +180,8 @@ def open_from_events(session: Session, events: list[flows.DetectedEvent],
     ids = [e.id for e in events]
     already: set[int] = set()
     for i in range(0, len(ids), 5000):
-        already |= set(session.scalars(select(Dossier.life_event_id).where(Dossier.life_event_id.in_(ids[i:i + 5000]))))
+        already |= set(session.scalars(select(Dossier.life_event_id).where(
+            flows.one_of(session, Dossier.life_event_id, ids[i:i + 5000]))))
     todo = [e for e in events if e.id not in already]
     if not todo:
         return OpenResult(0, len(events), [])
