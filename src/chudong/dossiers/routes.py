@@ -54,8 +54,9 @@ def my_access_log(session: SessionDep, citizen: CitizenDep) -> list[AccessRead]:
 
 
 @api.get("/queue", response_model=list[DossierSummary])
-def work_queue(session: SessionDep, officer: OfficerDep, status: str | None = None,
-               limit: int = 50, offset: int = 0) -> list[DossierSummary]:
+def work_queue(session: SessionDep, officer: OfficerDep, status: Annotated[str | None, Query(max_length=40)] = None,
+               limit: Annotated[int, Query(ge=1, le=500)] = 50,
+               offset: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0) -> list[DossierSummary]:
     """List the officer's unit's open dossiers ordered by deadline and risk."""
     cal = service.calendar(session)
     return [views.summary(d, cal) for d in service.queue(session, officer, status=status, limit=limit, offset=offset)]

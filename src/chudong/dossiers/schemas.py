@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -146,7 +146,8 @@ class BulkApproveIn(BaseModel):
 class OpenIn(BaseModel):
     """Open dossiers for detected life events."""
 
-    life_event_ids: list[int] = Field(max_length=50_000)
+    # ids are 64-bit database keys: a larger number is a 422, not a driver overflow (500)
+    life_event_ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] = Field(max_length=50_000)
 
 
 class OpenOut(BaseModel):

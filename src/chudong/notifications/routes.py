@@ -9,7 +9,7 @@ import json
 import re
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import select
 
@@ -33,6 +33,8 @@ from chudong.web.templating import render
 
 router = APIRouter(tags=["notifications"])
 _PROVIDER = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+# ids are 64-bit database keys: a larger number is a 422, not a driver overflow (500)
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 def operator_key(secret_key: str) -> str:
@@ -103,13 +105,13 @@ def get_preview(template_id: str, channel: str = "sms", lang: str = "vi", unacce
 
 
 @router.get("/api/v1/notifications/inbox/{person_id}", response_model=list[InboxMessageRead], dependencies=[Operator])
-def get_inbox(person_id: int, session: SessionDep) -> list[InboxMessageRead]:
+def get_inbox(person_id: RowId, session: SessionDep) -> list[InboxMessageRead]:
     """Return a person's portal inbox (operator access until portal sign-in exists)."""
     return [InboxMessageRead.model_validate(m) for m in service.inbox_for(session, person_id)]
 
 
 @router.put("/api/v1/notifications/preferences/{person_id}", dependencies=[Operator])
-def put_preferences(person_id: int, body: PreferencesWrite, session: SessionDep) -> dict[str, object]:
+def put_preferences(person_id: RowId, body: PreferencesWrite, session: SessionDep) -> dict[str, object]:
     """Replace a person's contact preferences."""
     pref = service.set_preferences(session, person_id, channels=body.channels, language=body.language,
                                    quiet_start=body.quiet_start, quiet_end=body.quiet_end,
@@ -119,7 +121,7 @@ def put_preferences(person_id: int, body: PreferencesWrite, session: SessionDep)
 
 
 @router.get("/api/v1/notifications/{notification_id}", response_model=NotificationRead, dependencies=[Operator])
-def get_notification(notification_id: int, session: SessionDep) -> NotificationRead:
+def get_notification(notification_id: RowId, session: SessionDep) -> NotificationRead:
     """Return one notification with its full history."""
     row, events = service.history(session, notification_id)
     out = NotificationRead.model_validate(row)

@@ -12,7 +12,7 @@ import io
 import tempfile
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
@@ -31,6 +31,8 @@ MAX_CSV_BYTES = 50 * 1024 * 1024  # larger files: `chudong ingest` on the server
 MAX_NDJSON_BYTES = 50 * 1024 * 1024
 
 router = APIRouter(prefix="/api/v1/feeds", tags=["feeds"])
+# run ids are 64-bit database keys: a larger number is a 422, not a driver overflow (500)
+RunId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 def current_agency(
@@ -110,7 +112,7 @@ async def post_feed(feed: str, request: Request, session: SessionDep, agency: Ag
 
 
 @router.get("/runs/{run_id}")
-def get_run(run_id: int, session: SessionDep, agency: AgencyDep) -> dict:
+def get_run(run_id: RunId, session: SessionDep, agency: AgencyDep) -> dict:
     """Return one of the agency's ingest runs with its counts."""
     run = find_run(session, run_id, agency.code)
     return {"run_id": run.id, "feed": run.feed, "agency": run.agency_code, "status": run.status,
@@ -121,7 +123,7 @@ def get_run(run_id: int, session: SessionDep, agency: AgencyDep) -> dict:
 
 
 @router.get("/runs/{run_id}/rejections", response_model=None)
-def get_rejections(run_id: int, session: SessionDep, agency: AgencyDep,
+def get_rejections(run_id: RunId, session: SessionDep, agency: AgencyDep,
                    format: Annotated[str, Query(pattern="^(csv|json)$")] = "json") -> Response | dict:
     """Return the rejection report of one of the agency's runs (record, field, reason) as CSV or JSON."""
     run = find_run(session, run_id, agency.code)
