@@ -7,22 +7,34 @@ NFD, capitals, given name first, middle name missing, Telex / VNI leftovers, typ
 IDs missing / old 9-digit CMND / mistyped; birth dates swapped day-month or 01-01 for
 older people; moved wards; different phones. Runs ``link_dataframe`` and prints
 precision and recall of automatic links (ID + probabilistic), the review band and the
-wall time of the linkage alone.
+wall time and CPU time of the linkage alone.
 
-    .venv/bin/python -m bench.linkage                      # N = M = 100,000
-    .venv/bin/python -m bench.linkage --n 1000000 --m 1000000
+Two noise profiles: ``synth`` (default) applies the rates and noise functions of the
+province generator (``chudong.synth.generator.NoiseShares``, ``chudong.synth.noise``) to
+licence-style records (no phone, ward as registered, sex sometimes "Nam"/"Nữ");
+``harsh`` is a stress test far noisier than the generator: 60% of records without a
+usable ID, 10% moved wards, 15% of people born before 1960 recorded on 01-01, phones.
+
+    .venv/bin/python -m bench.linkage                      # N = M = 100,000, synth noise
+    .venv/bin/python -m bench.linkage --n 1000000 --m 1000000 --noise harsh
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import resource
 import time
 import unicodedata
+
+import random
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from chudong.synth.generator import NoiseShares
+from chudong.synth.noise import mistype_pid, typo
 from chudong.linkage.core import AUTO_LINK_THRESHOLD, REVIEW_THRESHOLD, link_dataframe
 
 FAMILY = {
@@ -110,32 +122,76 @@ def make_people(rng: np.random.Generator, n: int, first_id: int) -> pd.DataFrame
     })
 
 
-def _noisy_name(fam: str, mid: str, giv: str, r: np.ndarray) -> str:
+@dataclass(frozen=True)
+class Noise:
+    """How often each kind of noise affects a record (0–1)."""
+
+    no_middle: float
+    given_first: float
+    typed: float  # Telex / VNI leftovers on every word
+    typo: float  # one slip in the given name
+    no_diacritics: float
+    nfd: float
+    upper: float
+    swapped_date: float
+    jan_first: float
+    jan_first_before: int  # only people born before this year
+    missing_date: float
+    missing_sex: float
+    nam_nu: float
+    moved_ward: float
+    missing_ward: float
+    own_phone: float
+    other_phone: float
+    mistyped_pid: float
+    old_cmnd: float
+    old_cmnd_before: int  # only people born before this year still use the 9-digit CMND
+    missing_pid: float
+
+
+def synth_noise(today_year: int = 2026) -> Noise:
+    """Return the province generator's noise rates (agency licence records)."""
+    n = NoiseShares()
+    return Noise(no_middle=n.no_middle, given_first=n.given_first, typed=0.0, typo=n.typo,
+                 no_diacritics=n.no_diacritics, nfd=n.nfd, upper=n.upper, swapped_date=n.swapped_date,
+                 jan_first=n.jan_first, jan_first_before=today_year - 60, missing_date=0.0, missing_sex=0.0,
+                 nam_nu=n.nam_nu, moved_ward=0.0, missing_ward=0.0, own_phone=0.0, other_phone=0.0,
+                 mistyped_pid=n.mistyped_pid, old_cmnd=n.old_cmnd, old_cmnd_before=today_year - 30,
+                 missing_pid=n.missing_pid)
+
+
+HARSH = Noise(no_middle=0.06, given_first=0.05, typed=0.03, typo=0.02, no_diacritics=0.25, nfd=0.15, upper=0.12,
+              swapped_date=0.04, jan_first=0.15, jan_first_before=1960, missing_date=0.01, missing_sex=0.03,
+              nam_nu=0.0, moved_ward=0.10, missing_ward=0.05, own_phone=0.425, other_phone=0.075,
+              mistyped_pid=0.05, old_cmnd=0.15, old_cmnd_before=9999, missing_pid=0.40)
+PROFILES = {"synth": synth_noise(), "harsh": HARSH}
+
+
+def _noisy_name(fam: str, mid: str, giv: str, r: np.ndarray, noise: Noise, slip: random.Random) -> str:
     """Return the name as a careless agency typed it (r: 8 uniform draws)."""
+    if r[5] < noise.typo:
+        giv = typo(slip, giv)
     words = [fam, mid, giv]
-    if r[0] < 0.06:
+    if r[0] < noise.no_middle:
         words = [fam, giv]  # middle name left out
-    if r[1] < 0.05:
+    if r[1] < noise.given_first:
         words = words[-1:] + words[:-1] if r[2] < 0.5 else words[1:] + words[:1]  # given name first
-    if r[3] < 0.03:
+    if r[3] < noise.typed:
         words = [_typed(w, vni=r[4] < 0.3) for w in words]
-    elif r[5] < 0.02:
-        w = list(words[-1])
-        w[int(r[6] * len(w))] = "xyklmn"[int(r[7] * 6)]
-        words[-1] = "".join(w)
     name = " ".join(words)
     form = r[4]
-    if form < 0.25:
+    if form < noise.no_diacritics:
         name = "".join(c for c in unicodedata.normalize("NFD", name.replace("Đ", "D").replace("đ", "d"))
                        if unicodedata.category(c) != "Mn")
-    elif form < 0.40:
+    elif form < noise.no_diacritics + noise.nfd:
         name = unicodedata.normalize("NFD", name)
-    if r[6] < 0.12:
+    if r[6] < noise.upper:
         name = name.upper()
     return name
 
 
-def make_records(rng: np.random.Generator, persons: pd.DataFrame, m: int, match_share: float) -> pd.DataFrame:
+def make_records(rng: np.random.Generator, persons: pd.DataFrame, m: int, match_share: float,
+                 noise: Noise = HARSH) -> pd.DataFrame:
     """Return ``m`` noisy agency records with the true person id (or NA) in ``truth``."""
     n_match = int(m * match_share)
     true = persons.iloc[rng.choice(len(persons), size=n_match, replace=False if n_match <= len(persons) else True)]
@@ -144,33 +200,47 @@ def make_records(rng: np.random.Generator, persons: pd.DataFrame, m: int, match_
     base = pd.concat([true.assign(truth=true["person_id"]), others.assign(truth=pd.NA)], ignore_index=True)
     base = base.sample(frac=1.0, random_state=int(rng.integers(1 << 31))).reset_index(drop=True)
     k = len(base)
+    slip = random.Random(int(rng.integers(1 << 31)))  # for the generator's own noise functions
     draws = rng.random((k, 8))
-    names = [_noisy_name(f, md, g, d) for f, md, g, d in zip(base["fam"], base["mid"], base["giv"], draws)]
+    names = [_noisy_name(f, md, g, d, noise, slip)
+             for f, md, g, d in zip(base["fam"], base["mid"], base["giv"], draws)]
     bd = pd.to_datetime(base["birth_date"])
     r = rng.random((k, 6))
-    swap = (r[:, 0] < 0.04) & (bd.dt.day <= 12) & (bd.dt.day != bd.dt.month)
-    jan1 = (r[:, 1] < 0.15) & (bd.dt.year < 1960)
+    swap = (r[:, 0] < noise.swapped_date) & (bd.dt.day <= 12) & (bd.dt.day != bd.dt.month)
+    jan1 = (r[:, 1] < noise.jan_first) & (bd.dt.year < noise.jan_first_before) & ~swap
     birth = bd.copy()
     birth[swap] = pd.to_datetime(dict(year=bd[swap].dt.year, month=bd[swap].dt.day, day=bd[swap].dt.month))
     birth[jan1] = pd.to_datetime(dict(year=bd[jan1].dt.year, month=1, day=1))
-    birth[r[:, 2] < 0.01] = pd.NaT
-    sex = base["sex"].where(r[:, 3] >= 0.03, None)
-    ward = base["ward_code"].where(rng.random(k) >= 0.10, rng.choice(WARDS, size=k)).astype("Int64")
-    ward[rng.random(k) < 0.05] = pd.NA
+    birth[r[:, 2] < noise.missing_date] = pd.NaT
+    sex = base["sex"].where(r[:, 3] >= noise.missing_sex, None)
+    nam_nu = r[:, 4] < noise.nam_nu
+    sex[nam_nu] = sex[nam_nu].map({"M": "Nam", "F": "Nữ"})
+    ward = base["ward_code"].where(rng.random(k) >= noise.moved_ward, rng.choice(WARDS, size=k)).astype("Int64")
+    ward[rng.random(k) < noise.missing_ward] = pd.NA
     phone = base["phone"].copy()
     other_phone = pd.Series([f"+843{x:08d}" for x in rng.integers(0, 10**8, size=k)])
     pr = rng.random(k)
-    phone = phone.where(pr < 0.5, None).where(pr >= 0.075, other_phone)
+    phone = phone.where(pr < noise.own_phone + noise.other_phone, None).where(pr >= noise.other_phone, other_phone)
     pid = base["pid"].copy()
     q = rng.random(k)
-    mistype = (q >= 0.40) & (q < 0.45) & pid.notna()
-    pid[mistype] = [p[:-3] + str((int(p[-3]) + 1) % 10) + p[-2:] for p in pid[mistype]]
-    pid[(q >= 0.45) & (q < 0.60)] = [f"{x:09d}" for x in rng.integers(10**8, 10**9, size=int(((q >= 0.45) & (q < 0.60)).sum()))]
-    pid[q >= 0.60] = None
+    cut1 = noise.missing_pid
+    cut2 = cut1 + noise.mistyped_pid
+    cut3 = cut2 + noise.old_cmnd
+    mistype = (q >= cut1) & (q < cut2) & pid.notna()
+    pid[mistype] = [mistype_pid(slip, p) for p in pid[mistype]]
+    cmnd = (q >= cut2) & (q < cut3) & (bd.dt.year < noise.old_cmnd_before).to_numpy()
+    pid[cmnd] = [f"{x:09d}" for x in rng.integers(10**8, 10**9, size=int(cmnd.sum()))]
+    pid[q < cut1] = None
     return pd.DataFrame({
         "record_id": np.arange(1, k + 1), "full_name": names, "birth_date": birth.dt.date.where(birth.notna(), None),
         "sex": sex, "ward_code": ward, "phone": phone, "pid": pid, "truth": base["truth"].astype("Int64"),
     })
+
+
+def _cpu_seconds() -> float:
+    """Return user + system CPU seconds of this process (the machine may be shared)."""
+    use = resource.getrusage(resource.RUSAGE_SELF)
+    return use.ru_utime + use.ru_stime
 
 
 def main() -> None:
@@ -180,26 +250,30 @@ def main() -> None:
     parser.add_argument("--m", type=int, default=100_000, help="agency records to link")
     parser.add_argument("--match-share", type=float, default=0.8, help="share of records whose person is registered")
     parser.add_argument("--seed", type=int, default=20261121)
+    parser.add_argument("--noise", choices=sorted(PROFILES), default="synth",
+                        help="synth: the province generator's noise rates; harsh: a far noisier stress test")
     parser.add_argument("--auto", type=float, default=AUTO_LINK_THRESHOLD)
     parser.add_argument("--review", type=float, default=REVIEW_THRESHOLD)
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
     t0 = time.perf_counter()
     persons = make_people(rng, args.n, first_id=1)
-    records = make_records(rng, persons, args.m, args.match_share)
-    print(f"generated {args.n:,} persons and {args.m:,} records in {time.perf_counter() - t0:.1f} s")
+    records = make_records(rng, persons, args.m, args.match_share, PROFILES[args.noise])
+    print(f"generated {args.n:,} persons and {args.m:,} records ({args.noise} noise) in {time.perf_counter() - t0:.1f} s")
 
     t0 = time.perf_counter()
+    cpu0 = _cpu_seconds()
     out = link_dataframe(records.drop(columns="truth"), persons.drop(columns=["fam", "mid", "giv"]),
                          auto_threshold=args.auto, review_threshold=args.review)
     elapsed = time.perf_counter() - t0
+    cpu = _cpu_seconds() - cpu0
     res = out.merge(records[["record_id", "truth"]], on="record_id")
     linked = res[res["decision"].isin(["pid", "auto"])]
     correct = (linked["person_id"] == linked["truth"]).fillna(False)
     matchable = res["truth"].notna().sum()
     review = res[res["decision"] == "review"]
     review_true = (review["person_id"] == review["truth"]).fillna(False).sum()
-    print(f"linkage wall time: {elapsed:.1f} s  (auto ≥ {args.auto}, review ≥ {args.review})")
+    print(f"linkage wall time: {elapsed:.1f} s, CPU time {cpu:.1f} s  (auto ≥ {args.auto}, review ≥ {args.review})")
     for decision in ("pid", "auto", "review", "none"):
         print(f"  {decision:<6} {int((res['decision'] == decision).sum()):>9,}")
     print(f"precision (pid+auto): {correct.sum() / max(len(linked), 1):.5f}")

@@ -66,3 +66,55 @@ def test_thresholds_are_validated():
 def test_missing_columns_are_reported():
     with pytest.raises(ValueError, match="pid"):
         link_dataframe(pd.DataFrame([{"record_id": 1, "full_name": "A"}]), PERSONS)
+
+
+def test_sex_written_nam_nu_counts_as_m_f():
+    # a name shared by many, so the sex comparison decides between auto and not
+    people = pd.DataFrame([_person(i, "Nguyễn Thị Lan", dt.date(1990, 3, 7), ward=20100 + i) for i in range(1, 3)]
+                          + [_person(3, "Nguyễn Thị Lan", dt.date(1990, 3, 7), sex="M", ward=20300)])
+    out = link_dataframe(pd.DataFrame([
+        _record(20, "Nguyễn Thị Lan", dt.date(1990, 3, 7), sex="Nữ", ward=20300),
+        _record(21, "Nguyễn Thị Lan", dt.date(1990, 3, 7), sex="F", ward=20300),
+        _record(22, "Nguyễn Thị Lan", dt.date(1990, 3, 7), sex="Nam", ward=20300),
+    ]), people).set_index("record_id")
+    assert out.loc[20, "probability"] == pytest.approx(out.loc[21, "probability"])
+    assert out.loc[22, "person_id"] == 3 and out.loc[22, "decision"] == "auto"
+    assert out.loc[20, "decision"] != "auto"  # sex disagrees with the same-ward person
+
+
+def test_two_equally_plausible_people_go_to_review_not_auto():
+    twins = pd.DataFrame([
+        _person(1, "Lương Diệu Xoan", dt.date(1990, 3, 7), ward=20194),
+        _person(2, "Lương Diệu Xoan", dt.date(1990, 3, 7), ward=20195),
+    ])
+    out = link_dataframe(pd.DataFrame([_record(1, "Luong Dieu Xoan", dt.date(1990, 3, 7), ward=20300)]), twins)
+    # each is the holder with probability one half (a little less: maybe neither is)
+    assert out.loc[0, "decision"] != "auto"
+    assert out.loc[0, "probability"] == pytest.approx(0.5, abs=0.05)
+
+
+def test_clear_best_candidate_wins_over_a_weak_runner_up():
+    people = pd.DataFrame([
+        _person(1, "Lương Diệu Xoan", dt.date(1990, 3, 7), phone="+84905000001"),
+        _person(2, "Lương Diệu Xoan", dt.date(1990, 1, 1), ward=20195),
+    ])
+    out = link_dataframe(pd.DataFrame([_record(1, "Luong Dieu Xoan", dt.date(1990, 3, 7), phone="+84905000001")]), people)
+    assert (out.loc[0, "decision"], out.loc[0, "person_id"]) == ("auto", 1)
+
+
+def test_mistyped_id_with_garbled_name_is_found_through_its_digits():
+    # one digit of the ID slipped and the name is badly typed: no name/date block finds it
+    out = link_dataframe(pd.DataFrame([
+        _record(1, "Tren Vn Hng", dt.date(1985, 11, 2), "M", 20195, pid="048085004331"),
+    ]), PERSONS)
+    assert out.loc[0, "person_id"] == 2 and out.loc[0, "decision"] in ("auto", "review")
+
+
+def test_rare_name_without_middle_name_links_automatically():
+    out = link_dataframe(pd.DataFrame([_record(1, "Phạm Hoa", dt.date(1972, 6, 20), ward=20300)]), PERSONS)
+    assert (out.loc[0, "decision"], out.loc[0, "person_id"]) == ("auto", 3)
+
+
+def test_match_share_is_validated():
+    with pytest.raises(ValueError, match="match_share"):
+        link_dataframe(pd.DataFrame([_record(1, "A", None)]), PERSONS, match_share=1.0)

@@ -11,8 +11,9 @@ Everything heavy runs inside DuckDB (multi-threaded SQL, no per-row Python):
 3. **Probabilistic path**: Splink (DuckDB backend, ``link_only``) with blocking rules
    and fixed m/u parameters (see ``comparisons``); for each record the best candidate
    decides: ≥ ``auto_threshold`` → ``auto``; ≥ ``review_threshold`` → ``review``;
-   otherwise ``none``. A record whose runner-up is also above the review threshold is
-   never auto-linked (two plausible people: a human decides).
+   otherwise ``none``. The pairwise odds of a record's candidates are normalised into
+   one distribution (at most one of them is the holder, or none is), so a second
+   plausible person lowers the best one's probability: two look-alikes go to a human.
 
 Parameters are fixed priors rather than trained per call, so a call on five rows and a
 call on a million give the same probability for the same pair, and runs are exactly
@@ -39,6 +40,10 @@ REVIEW_THRESHOLD = 0.50
 """Probability from which a candidate goes to the review queue instead of being dropped."""
 NOMINAL_REGISTRY_SIZE = 1_000_000
 """Floor of the registry size used for the prior, so tiny registries do not inflate it."""
+MATCH_SHARE = 0.8
+"""Expected share of an agency's records whose holder is in the registry (the prior)."""
+UNRECOGNISABLE_SHARE = 0.02
+"""Share of registered holders whose record is too garbled to reach their candidate pair."""
 
 RECORD_COLUMNS = ("record_id", "full_name", "birth_date", "sex", "ward_code", "phone", "pid")
 PERSON_COLUMNS = ("person_id", "full_name", "birth_date", "sex", "ward_code", "phone", "pid")
@@ -81,7 +86,8 @@ WITH k AS (
   SELECT CAST({id_col} AS BIGINT) AS unique_id,
          lk_family_first(lk_match(full_name)) AS nk,
          TRY_CAST(birth_date AS DATE) AS bdate,
-         CASE WHEN upper(CAST(sex AS VARCHAR)) IN ('M', 'F') THEN upper(CAST(sex AS VARCHAR)) END AS sex,
+         CASE WHEN lower(strip_accents(trim(CAST(sex AS VARCHAR)))) IN ('m', 'nam', 'male') THEN 'M'
+              WHEN lower(strip_accents(trim(CAST(sex AS VARCHAR)))) IN ('f', 'nu', 'female') THEN 'F' END AS sex,
          TRY_CAST(ward_code AS INTEGER) AS ward,
          NULLIF(trim(CAST(phone AS VARCHAR)), '') AS phone,
          CASE WHEN regexp_full_match(coalesce(CAST(pid AS VARCHAR), ''), '[0-9]{{12}}') THEN CAST(pid AS VARCHAR) END AS pid
@@ -98,36 +104,62 @@ SELECT unique_id,
        CASE WHEN day(bdate) <= 12 AND day(bdate) <> month(bdate)
             THEN make_date(year(bdate), day(bdate), month(bdate)) END AS bswap,
        (month(bdate) = 1 AND day(bdate) = 1) AS b0101,
-       sex, ward, phone, pid
+       sex, ward, phone, pid,
+       CASE WHEN pid IS NOT NULL THEN substr(pid, 1, 9) END AS pid_head,
+       CASE WHEN pid IS NOT NULL THEN substr(pid, 7, 6) END AS pid_tail
 FROM w
 """
 
 # Splink comparisons: (label, SQL condition, m, u). Null levels come first.
-# Exact-name levels by how common the name is in the registry (frequency per person,
-# over at least NOMINAL_REGISTRY_SIZE): agreeing on "Nguyễn Văn Hùng" says far less than
-# agreeing on "Lương Diệu Xoan". Bayes factor ≈ 0.8 / typical frequency of the band.
+# Parameters are fixed Bayes factors m/u (m and u are both scaled by _SHARE where a level
+# is split into frequency bands, which leaves the factor unchanged). Agreement on a value
+# says as much as the value is rare in the registry (term frequency): agreeing on
+# "Nguyễn Văn Hùng" says far less than agreeing on "Lương Diệu Xoan". The registry-side
+# frequency columns (``*f_r``, count over at least NOMINAL_REGISTRY_SIZE persons) pick the
+# band; the Bayes factor of a band is P(level | match) / (typical frequency of the band).
+_SHARE = 0.1
+_FREQ_BANDS = (3e-6, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2)
+
+
+def _banded(label: str, condition: str, freq_col: str, m_level: float) -> list[tuple[str, str, float, float]]:
+    """Split one agreement level into frequency bands of the registry-side value."""
+    out = []
+    for upper in _FREQ_BANDS:
+        typical = upper / 1.8  # about the geometric middle of the band
+        out.append((f"{label}, frequency ≤ {upper:g}", f"({condition}) AND {freq_col}_r <= {upper}",
+                    m_level * _SHARE, typical * _SHARE))
+    out.append((f"{label}, frequency > {_FREQ_BANDS[-1]:g}", condition, m_level * _SHARE, 0.08 * _SHARE))
+    return out
+
+
+# The record's form of the name is observed on both hypotheses, so a noisy form weighs
+# about as much as an exact one (Bayes factor ≈ 1 / frequency): a record saying "Nguyễn
+# Sơn" is as likely a typist's "Nguyễn Văn Sơn" as any other Nguyễn ... Sơn.
 _NAME_LEVELS = [
-    ("exact rare name", "nk_l = nk_r AND nkf_r <= 1e-5", 0.24, 0.3 * 3e-6),
-    ("exact uncommon name", "nk_l = nk_r AND nkf_r <= 1e-4", 0.24, 0.3 * 3e-5),
-    ("exact common name", "nk_l = nk_r AND nkf_r <= 1e-3", 0.24, 0.3 * 3e-4),
-    ("exact very common name", "nk_l = nk_r", 0.08, 0.1 * 3e-3),
-    ("same words reordered, or middle name missing on one side",
-     "nks_l = nks_r OR (fam_l = fam_r AND giv_l = giv_r AND (mid_l = '' OR mid_r = ''))", 0.12, 3e-4),
+    *_banded("exact name", "nk_l = nk_r", "nkf", 0.9),
+    *_banded("same words reordered", "nks_l = nks_r", "nksf", 0.5),
+    *_banded("middle name missing on one side",
+             "fam_l = fam_r AND giv_l = giv_r AND (mid_l = '' OR mid_r = '')", "fgf", 0.5),
     ("close spelling", "jaro_winkler_similarity(nk_l, nk_r) >= 0.94", 0.05, 3e-3),
     ("similar spelling or same family and given name",
      "jaro_winkler_similarity(nk_l, nk_r) >= 0.85 OR (fam_l = fam_r AND giv_l = giv_r)", 0.02, 3e-2),
     ("different name", "ELSE", 0.01, 0.9665),
 ]
+# Dates: about 35,000 distinct birth dates; a registry date shared by many (01-01 of the
+# years whose records lost day and month) says less.
 _DATE_LEVELS = [
-    ("exact date", "bdate_l = bdate_r", 0.88, 4e-5),
+    ("exact date", "bdate_l = bdate_r AND bdf_r <= 6e-5", 0.9 * _SHARE, 3e-5 * _SHARE),
+    ("exact common date", "bdate_l = bdate_r AND bdf_r <= 3e-4", 0.9 * _SHARE, 1.5e-4 * _SHARE),
+    ("exact very common date", "bdate_l = bdate_r", 0.9 * _SHARE, 1e-3 * _SHARE),
     ("day and month swapped", "bswap_l = bdate_r", 0.04, 4e-5),
+    # a 01-01 date is often "year only": then only the year is compared
     ("same year, one side 01-01", "byear_l = byear_r AND (b0101_l OR b0101_r)", 0.05, 6e-4),
     ("same year", "byear_l = byear_r", 0.02, 1.2e-2),
     ("different year", "ELSE", 0.01, 0.98736),
 ]
 _SEX_LEVELS = [("same sex", "sex_l = sex_r", 0.99, 0.5), ("different sex", "ELSE", 0.01, 0.5)]
-_WARD_LEVELS = [("same ward", "ward_l = ward_r", 0.82, 0.015), ("different ward", "ELSE", 0.18, 0.985)]
-_PHONE_LEVELS = [("same phone", "phone_l = phone_r", 0.75, 1e-5), ("different phone", "ELSE", 0.25, 0.99999)]
+_WARD_LEVELS = [("same ward", "ward_l = ward_r", 0.88, 0.015), ("different ward", "ELSE", 0.12, 0.985)]
+_PHONE_LEVELS = [("same phone", "phone_l = phone_r", 0.8, 1e-5), ("different phone", "ELSE", 0.2, 0.99999)]
 _PID_LEVELS = [
     ("same ID", "pid_l = pid_r", 0.85, 1e-6),
     ("ID one typo apart", "damerau_levenshtein(pid_l, pid_r) <= 1", 0.13, 1e-5),
@@ -145,6 +177,9 @@ _BLOCKING_RULES = [
     "l.pid = r.pid",
     "l.nk = r.nk AND l.ward = r.ward",
     "l.fam = r.fam AND l.bdate = r.bdate AND l.sex = r.sex",
+    # a mistyped ID keeps either its first nine or its last six digits
+    "l.pid_head = r.pid_head",
+    "l.pid_tail = r.pid_tail",
 ]
 
 
@@ -210,6 +245,7 @@ def link_dataframe(
     auto_threshold: float = AUTO_LINK_THRESHOLD,
     review_threshold: float = REVIEW_THRESHOLD,
     prior: float | None = None,
+    match_share: float = MATCH_SHARE,
     threads: int | None = None,
 ) -> pd.DataFrame:
     """Link every record to at most one person; return record_id, person_id, probability, decision.
@@ -218,13 +254,21 @@ def link_dataframe(
     (dates as ``date``/datetime, phones already E.164, wards already 2025 codes). One row
     is returned per record, in no particular order; ``person_id`` is the candidate for
     ``review`` and empty for ``none``.
+
+    ``match_share`` is the share of records expected to belong to a registered person;
+    ``prior`` (default ``match_share`` / registry size) overrides the per-pair prior.
     """
+    if not 0.0 < match_share < 1.0:
+        raise ValueError("match_share must be between 0 and 1 (exclusive)")
     if not 0.0 < review_threshold <= auto_threshold <= 1.0:
         raise ValueError("thresholds must satisfy 0 < review_threshold <= auto_threshold <= 1")
     records = _frame(records_df, RECORD_COLUMNS, "records")
     persons = _frame(persons_df, PERSON_COLUMNS, "persons")
     if prior is None:
-        prior = 1.0 / max(len(persons), NOMINAL_REGISTRY_SIZE)
+        prior = match_share / max(len(persons), NOMINAL_REGISTRY_SIZE)
+    # odds weight of "the holder is none of the candidates": an unregistered holder, or a
+    # registered one whose record matches no candidate
+    outside = 1.0 - match_share * (1.0 - UNRECOGNISABLE_SHARE)
     con = duckdb.connect()
     try:
         if threads:
@@ -236,11 +280,18 @@ def link_dataframe(
         con.register("persons_src", persons)
         _run(con, _PREPARE.format(out="rec", src="records_src", id_col="record_id"))
         _run(con, _PREPARE.format(out="per", src="persons_src", id_col="person_id"))
-        # how common each canonical name is in the registry (the person side of a pair)
+        # how common each value is in the registry (the person side of a pair)
+        size = float(max(len(persons), NOMINAL_REGISTRY_SIZE))
         _run(con, f"""CREATE OR REPLACE TABLE per AS
-                      SELECT *, count(*) OVER (PARTITION BY nk) / {float(max(len(persons), NOMINAL_REGISTRY_SIZE))} AS nkf
+                      SELECT *, count(*) OVER (PARTITION BY nk) / {size} AS nkf,
+                             count(*) OVER (PARTITION BY nks) / {size} AS nksf,
+                             count(*) OVER (PARTITION BY fam, giv) / {size} AS fgf,
+                             count(*) OVER (PARTITION BY bdate) / {size} AS bdf
                       FROM per""")
-        _run(con, "CREATE OR REPLACE TABLE rec AS SELECT *, CAST(NULL AS DOUBLE) AS nkf FROM rec")
+        _run(con, """CREATE OR REPLACE TABLE rec AS
+                     SELECT *, CAST(NULL AS DOUBLE) AS nkf, CAST(NULL AS DOUBLE) AS nksf,
+                            CAST(NULL AS DOUBLE) AS fgf, CAST(NULL AS DOUBLE) AS bdf
+                     FROM rec""")
         con.unregister("records_src")
         con.unregister("persons_src")
         _run(con, 
@@ -256,25 +307,28 @@ def link_dataframe(
         predictions = _predict(con, prior, review_threshold)
         result = con.execute(
             f"""
-            WITH ranked AS (
-              SELECT record_id, person_id, p,
-                     row_number() OVER (PARTITION BY record_id ORDER BY p DESC, person_id) AS rk,
-                     count(*) OVER (PARTITION BY record_id) AS n
+            WITH s AS (
+              SELECT record_id, person_id, mw,
+                     max(mw) OVER (PARTITION BY record_id) AS top,
+                     row_number() OVER (PARTITION BY record_id ORDER BY mw DESC, person_id) AS rk
               FROM {predictions}
             ), best AS (
-              SELECT b.record_id, b.person_id, b.p, s.p AS p2
-              FROM ranked b LEFT JOIN ranked s ON s.record_id = b.record_id AND s.rk = 2
-              WHERE b.rk = 1
+              -- at most one candidate is the record's holder:
+              -- P(j) = odds_j / (outside + Σ odds_k), the odds scaled by 2^-top against overflow
+              SELECT record_id, person_id,
+                     pow(2.0, mw - top) / ({outside} * pow(2.0, -top) + sum(pow(2.0, mw - top)) OVER (PARTITION BY record_id)) AS p,
+                     rk
+              FROM s
             )
             SELECT record_id, person_id, 1.0 AS probability, 'pid' AS decision FROM pid_links
             UNION ALL
             SELECT r.unique_id AS record_id,
                    CASE WHEN b.p >= {review_threshold} THEN b.person_id END AS person_id,
                    coalesce(b.p, 0.0) AS probability,
-                   CASE WHEN b.p >= {auto_threshold} AND coalesce(b.p2, 0.0) < {review_threshold} THEN 'auto'
+                   CASE WHEN b.p >= {auto_threshold} THEN 'auto'
                         WHEN b.p >= {review_threshold} THEN 'review'
                         ELSE 'none' END AS decision
-            FROM rest r LEFT JOIN best b ON b.record_id = r.unique_id
+            FROM rest r LEFT JOIN (SELECT * FROM best WHERE rk = 1) b ON b.record_id = r.unique_id
             """
         ).df()
     finally:
@@ -284,25 +338,29 @@ def link_dataframe(
 
 
 def _predict(con: duckdb.DuckDBPyConnection, prior: float, review_threshold: float) -> str:
-    """Score the blocked pairs with Splink; return a SQL relation of (record_id, person_id, p)."""
+    """Score the blocked pairs with Splink; return a SQL relation of (record_id, person_id, mw).
+
+    ``mw`` is Splink's match weight: log2 of the pair's posterior odds (prior included).
+    """
     n_rest = con.execute("SELECT count(*) FROM rest").fetchall()[0][0]
     n_per = con.execute("SELECT count(*) FROM per").fetchall()[0][0]
     if n_rest == 0 or n_per == 0:
-        return "(SELECT NULL::BIGINT AS record_id, NULL::BIGINT AS person_id, NULL::DOUBLE AS p WHERE false)"
+        return "(SELECT NULL::BIGINT AS record_id, NULL::BIGINT AS person_id, NULL::DOUBLE AS mw WHERE false)"
     from splink import DuckDBAPI, Linker
 
     db_api = DuckDBAPI(connection=con)
     rest = db_api.register("rest", dataset_display_name="a_records")
     per = db_api.register("per", dataset_display_name="b_persons")
     linker = Linker([rest, per], splink_settings(prior), log_level=logging.WARNING)
-    # Splink's own predict threshold keeps the output small; a tiny floor keeps runners-up
-    floor = min(review_threshold, 0.5) * 0.5
+    # Splink's own predict threshold keeps the output small; the floor is low so that the
+    # runners-up that share the probability with the best candidate are kept
+    floor = min(review_threshold, 0.5) * 0.02
     scored = linker.inference.predict(threshold_match_probability=floor, warning_mode="never")
     _run(con, 
         f"""CREATE TABLE scored AS SELECT
               CASE WHEN source_dataset_l = 'a_records' THEN unique_id_l ELSE unique_id_r END AS record_id,
               CASE WHEN source_dataset_l = 'a_records' THEN unique_id_r ELSE unique_id_l END AS person_id,
-              match_probability AS p
+              match_weight AS mw
             FROM {scored.physical_name}"""
     )
     return "scored"
