@@ -46,8 +46,16 @@ def result_kind(service_id: str) -> tuple[str, str, str]:
 
 def create_result(session: Session, d: Dossier, issued_by: str) -> DossierResult:
     """Store the result of an approved dossier as structured data with a fresh verification nonce."""
+    result = new_result(session, d, issued_by)
+    session.flush()
+    return result
+
+
+def new_result(session: Session, d: Dossier, issued_by: str) -> DossierResult:
+    """Add the result of an approved dossier to the session without flushing (the caller flushes)."""
     kind, title_vi, title_en = result_kind(d.service_id)
-    unit = session.get(Unit, d.handling_unit_code) if d.handling_unit_code else None
+    with session.no_autoflush:  # the unit lookup must not flush the caller's half-done step
+        unit = session.get(Unit, d.handling_unit_code) if d.handling_unit_code else None
     data = {
         "title": {"vi": title_vi, "en": title_en},
         "service": d.title,
@@ -60,7 +68,6 @@ def create_result(session: Session, d: Dossier, issued_by: str) -> DossierResult
     result = DossierResult(dossier_id=d.id, kind=kind, number=f"{d.code}/KQ", issued_at=clock.now(),
                            issued_by=issued_by, data=data, nonce=secrets.token_hex(16), revoked=False)
     session.add(result)
-    session.flush()
     return result
 
 

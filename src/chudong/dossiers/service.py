@@ -14,8 +14,8 @@ import random
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from sqlalchemy import JSON, func, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import JSON, event, func, insert, select, update
+from sqlalchemy.orm import Session, object_session
 
 from chudong.db import UTCDateTime
 from chudong.dossiers import flows
@@ -25,7 +25,7 @@ from chudong.dossiers.models import (
     PostAudit, Unit,
 )
 from chudong.dossiers.policy import Policy, policy_for, policy_of_dossier
-from chudong.dossiers.results import create_result
+from chudong.dossiers.results import new_result
 from chudong.dossiers.statemachine import IN_PROGRESS, TERMINAL, next_status
 from chudong.dossiers.units import Router
 from chudong.identity.principal import Principal
@@ -64,8 +64,15 @@ def offer_deadline(due: dt.date | None, today: dt.date, kind: str) -> dt.date | 
     return floor if due is None or due < floor else due
 
 
+_CALENDAR_KEY = "chudong.dossiers.calendar"
+
+
 def calendar(session: Session) -> WorkingCalendar:
-    """Return the working calendar with the stored overrides (cached while they are unchanged)."""
+    """Return the working calendar with the stored overrides (read once per transaction)."""
+    tx = session.get_transaction()
+    held = session.info.get(_CALENDAR_KEY)
+    if held is not None and tx is not None and held[0] is tx:
+        return held[1]
     rows = session.execute(select(CalendarOverrideRow.day, CalendarOverrideRow.kind,
                                   CalendarOverrideRow.reason)).all()
     key = frozenset((r.day, r.kind) for r in rows)
@@ -74,7 +81,18 @@ def calendar(session: Session) -> WorkingCalendar:
         if len(_calendars) > 16:
             _calendars.clear()
         cal = _calendars[key] = WorkingCalendar(CalendarOverride(r.day, r.kind, r.reason) for r in rows)
+    session.info[_CALENDAR_KEY] = (session.get_transaction(), cal)
     return cal
+
+
+@event.listens_for(CalendarOverrideRow, "after_insert")
+@event.listens_for(CalendarOverrideRow, "after_update")
+@event.listens_for(CalendarOverrideRow, "after_delete")
+def _forget_calendar(_mapper: Any, _connection: Any, target: CalendarOverrideRow) -> None:
+    """Drop the transaction's calendar when an override changes in it."""
+    session = object_session(target)
+    if session is not None:
+        session.info.pop(_CALENDAR_KEY, None)
 
 
 def compute_due(d: Dossier, cal: WorkingCalendar) -> dt.date | None:
@@ -137,11 +155,24 @@ def check_version(d: Dossier, expected: int | None) -> None:
                        f"you sent {expected}); reload and try again", field="version")
 
 
-def _notify(session: Session, d: Dossier, step: str, policy: Policy | None, extra: dict | None = None) -> None:
+def _notice(d: Dossier, step: str, policy: Policy | None, extra: dict | None = None) -> flows.Notice | None:
+    """Return the citizen's notice of this step as the dossier is now (None when there is nothing to send)."""
     template = (policy.templates.get(step) if policy else None)
+    if d.person_id is None or not template:
+        return None
     ctx = {"code": d.code, "service": d.title, "status": d.status,
            "due_on": d.due_on.isoformat() if d.due_on else None, **(extra or {})}
-    flows.notify(session, code=d.code, step=step, person_id=d.person_id, template_id=template, context=ctx)
+    return flows.Notice(code=d.code, step=step, person_id=d.person_id, template_id=template, context=ctx)
+
+
+def _send(session: Session, notices: list[flows.Notice | None]) -> None:
+    # one enqueue call for all notices of a step: the notifications feature loads the citizen's
+    # contact and preferences once, not once per notice
+    flows.notify_many(session, [n for n in notices if n is not None])
+
+
+def _notify(session: Session, d: Dossier, step: str, policy: Policy | None, extra: dict | None = None) -> None:
+    _send(session, [_notice(d, step, policy, extra)])
 
 
 def _policy(session: Session, d: Dossier) -> Policy:
@@ -604,13 +635,15 @@ def approve(session: Session, d: Dossier, officer: Principal, *, version: int | 
 
 
 def _finish_approval(session: Session, d: Dossier, pol: Policy, actor: Principal) -> None:
-    session.flush()
-    _notify(session, d, "approved", pol)
-    result = create_result(session, d, actor.label)
+    # No flush between the steps: the dossier row is updated once, its events and result go in
+    # one flush (by close_if_done or the notices' first query), saving round trips per approval.
+    approved = _notice(d, "approved", pol)
+    result = new_result(session, d, actor.label)
     _transition(session, d, "result_issued", actor, {"result_number": result.number, "result_kind": result.kind})
-    session.flush()
-    _notify(session, d, "result_issued", pol, {"result_number": result.number})
+    issued = _notice(d, "result_issued", pol, {"result_number": result.number})
     close_if_done(session, d)
+    _send(session, [approved, issued])
+    session.flush()
 
 
 def _auto_approve(session: Session, d: Dossier, pol: Policy, cal: WorkingCalendar) -> None:
@@ -698,8 +731,10 @@ def close_if_done(session: Session, d: Dossier) -> bool:
     """Close a settled dossier whose sub-dossiers are all closed; then try its parent."""
     if d.status not in ("result_issued", "rejected"):
         return False
-    open_children = session.scalar(select(func.count()).select_from(Dossier).where(
-        Dossier.parent_id == d.id, Dossier.status.not_in(sorted(TERMINAL)))) or 0
+    open_children = 0
+    if d.linked_choice:  # sub-dossiers exist only for linked procedures chosen at confirmation
+        open_children = session.scalar(select(func.count()).select_from(Dossier).where(
+            Dossier.parent_id == d.id, Dossier.status.not_in(sorted(TERMINAL)))) or 0
     if open_children:
         return False
     _transition(session, d, "closed", Principal.system("lifecycle"))
