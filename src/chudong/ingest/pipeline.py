@@ -336,8 +336,11 @@ class CsvRun:
         feed, agency = self.feed.name, self.agency
         if self.pg:
             with conn.connection.driver_connection.cursor() as cur:
-                cur.execute("SELECT source_key, id, content_hash FROM source_record "
-                            "WHERE feed = %s AND agency_code = %s AND source_key = ANY(%s)", (feed, agency, keys))
+                # unnest + join, not "= ANY(%s)": with a parameter array PostgreSQL cannot hash the
+                # array, and once the table is large it seq-scans, comparing every row with every key
+                cur.execute("SELECT r.source_key, r.id, r.content_hash FROM unnest(%s::text[]) AS k(key) "
+                            "JOIN source_record r ON r.feed = %s AND r.agency_code = %s AND r.source_key = k.key",
+                            (keys, feed, agency))
                 return {k: (i, h) for k, i, h in cur}
         out: dict[str, tuple[int, str]] = {}
         for i in range(0, len(keys), 500):  # SQLite's default limit on bound parameters is 999
@@ -372,7 +375,8 @@ class CsvRun:
         conn = self.session.connection()
         if self.pg:
             with conn.connection.driver_connection.cursor() as cur:
-                cur.execute("SELECT pid, id FROM person WHERE pid = ANY(%s)", (pids,))
+                cur.execute("SELECT p.pid, p.id FROM unnest(%s::text[]) AS k(pid) JOIN person p ON p.pid = k.pid",
+                            (pids,))
                 return dict(cur.fetchall())
         out: dict[str, int] = {}
         for i in range(0, len(pids), 500):
