@@ -7,10 +7,10 @@ import sys
 import pytest
 
 
-def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run(*args: str, env: dict[str, str] | None = None, timeout: int = 120) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, "COLUMNS": "200", **(env or {})}
     return subprocess.run([sys.executable, "-m", "chudong.cli", *args], capture_output=True, text=True,
-                          env=full_env, timeout=120)
+                          env=full_env, timeout=timeout)
 
 
 @pytest.mark.parametrize(
@@ -41,10 +41,12 @@ def test_help_lists_commands():
         assert cmd in r.stdout
 
 
-def test_demo_no_serve_sets_up_database(tmp_path):
-    r = run("demo", "--no-serve", env={"CHUDONG_DATA_DIR": str(tmp_path)})
+def test_demo_no_serve_runs_the_cycle(tmp_path):
+    env = {"CHUDONG_DATA_DIR": str(tmp_path)}
+    r = run("demo", "--no-serve", "--people", "400", "--days", "6", env=env, timeout=900)
     assert r.returncode == 0, r.stderr
-    assert "3321 wards" in r.stdout
+    assert "3321 wards" in r.stdout and "Ingestion" in r.stdout and "Proactive cycle" in r.stdout
+    assert "lanhdao / demo-leader-2026" in r.stdout
     assert (tmp_path / "chudong.db").exists()
     status = run("db", "status", env={"CHUDONG_DATA_DIR": str(tmp_path)})
     assert status.returncode == 0 and "current" in status.stdout

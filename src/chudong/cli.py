@@ -136,13 +136,16 @@ def demo(
     port: Annotated[Optional[int], typer.Option(help="Port to serve on.")] = None,
     people: Annotated[int, typer.Option(help="Residents of the synthetic province.")] = 50_000,
     seed: Annotated[int, typer.Option(help="Random seed of the synthetic province.")] = 1,
+    days: Annotated[int, typer.Option(help="Days of the proactive cycle to simulate up to today.")] = 45,
 ) -> None:
     """Run the whole proactive cycle on a synthetic province and serve it at http://127.0.0.1:8000."""
     from chudong.demo import run_demo
 
     if people < 100:
         raise CliError("--people must be at least 100")
-    run_demo(console, serve=not no_serve, port=port, people=people, seed=seed)
+    if not 1 <= days <= 366:
+        raise CliError("--days must be between 1 and 366")
+    run_demo(console, serve=not no_serve, port=port, people=people, seed=seed, days=days)
 
 
 def _register_features() -> None:

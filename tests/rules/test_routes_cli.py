@@ -25,8 +25,6 @@ def test_catalogue_api_lists_and_shows_services(client):
 
 
 def test_detect_json_is_stable_and_idempotent(engine, session):
-    if engine.dialect.name != "sqlite":
-        pytest.skip("the CLI is exercised once, on the SQLite test database")
     holder = b.person(session, full_name="Phạm Minh")
     b.licence(session, "tour_guide_card", holder, dt.date(2021, 12, 2), dt.date(2026, 12, 2), number="HDV-9")
     session.commit()

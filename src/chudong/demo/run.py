@@ -228,7 +228,7 @@ def _counts(engine) -> Table:
 
 
 def run_demo(console: Console, serve: bool = True, port: int | None = None, people: int = 50_000,
-             seed: int = 1) -> None:
+             seed: int = 1, days: int = SIMULATED_DAYS) -> None:
     """Run the whole proactive cycle on a synthetic province and serve the portals."""
     settings = get_settings()
     engine = get_engine(settings.effective_database_url)
@@ -246,7 +246,7 @@ def run_demo(console: Console, serve: bool = True, port: int | None = None, peop
 
     folder = settings.data_dir / "demo" / "feeds"
     today = clock.today()
-    start = today - dt.timedelta(days=SIMULATED_DAYS)
+    start = today - dt.timedelta(days=days)
     # the province is generated and ingested as it stood when the simulated period starts
     _generate(console, people, seed, folder)
     initial, daily = split_daily(folder, start)
