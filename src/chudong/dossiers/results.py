@@ -10,7 +10,9 @@ from __future__ import annotations
 import base64
 import hmac
 import secrets
+import threading
 from dataclasses import dataclass
+from typing import Any
 
 import segno
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -131,11 +133,31 @@ def render_result_html(d: Dossier, result: DossierResult, url: str) -> str:
     )
 
 
+_pdf_tools = threading.local()
+
+
+def _weasyprint_tools() -> tuple[Any, Any]:
+    """Return this thread's URL fetcher and font configuration, made once per thread.
+
+    A default fetcher builds an SSL context for every document (a sixth of the rendering
+    time) and would fetch remote resources; the result document needs none (its QR code is
+    a data URI), so only ``data:`` URLs are allowed.
+    """
+    tools = getattr(_pdf_tools, "value", None)
+    if tools is None:
+        from weasyprint.text.fonts import FontConfiguration
+        from weasyprint.urls import URLFetcher
+
+        tools = _pdf_tools.value = (URLFetcher(allowed_protocols=("data",)), FontConfiguration())
+    return tools
+
+
 def render_result_pdf(d: Dossier, result: DossierResult, url: str) -> bytes:
     """Return the result document as PDF bytes."""
     from weasyprint import HTML
 
-    return HTML(string=render_result_html(d, result, url)).write_pdf()
+    fetcher, fonts = _weasyprint_tools()
+    return HTML(string=render_result_html(d, result, url), url_fetcher=fetcher).write_pdf(font_config=fonts)
 
 
 def png_qr_base64(url: str) -> str:
