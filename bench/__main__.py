@@ -10,7 +10,8 @@ import subprocess
 import sys
 import time
 
-ALL = ("fhir_parse", "generate", "ingest", "linkage", "detect", "dossiers", "notifications", "analytics", "faults_bus")
+ALL = ("fhir_parse", "generate", "ingest", "linkage", "detect", "dossiers", "notifications", "analytics", "portal",
+       "faults_bus")
 
 
 def main(argv: list[str]) -> int:
