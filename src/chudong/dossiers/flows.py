@@ -69,7 +69,10 @@ def load_life_events(session: Session, ids: Iterable[int]) -> list[DetectedEvent
     wanted = sorted(set(ids))
     rows: list[Any] = []
     for i in range(0, len(wanted), 5000):  # bounded IN lists
-        rows += session.scalars(select(LifeEvent).where(one_of(session, LifeEvent.id, wanted[i:i + 5000]))).all()
+        rows += session.execute(select(
+            LifeEvent.id, LifeEvent.service_id, LifeEvent.subject_kind, LifeEvent.person_id, LifeEvent.household_id,
+            LifeEvent.building_plan_id, LifeEvent.vital_event_id, LifeEvent.due_date, LifeEvent.reason,
+        ).where(one_of(session, LifeEvent.id, wanted[i:i + 5000]))).all()
     return [_detected(r) for r in sorted(rows, key=lambda r: r.id)]
 
 
@@ -151,7 +154,10 @@ class RegistryReader:
         wanted = sorted(i for i in ids if i is not None)
         out: dict = {}
         for i in range(0, len(wanted), 5000):
-            for row in self.session.scalars(select(model).where(one_of(self.session, model.id, wanted[i:i + 5000]))):
+            # Core rows, not ORM objects: read-only here, and hydrating thousands of entities
+            # into the identity map costs more than the query
+            table = model.__table__
+            for row in self.session.execute(select(table).where(one_of(self.session, table.c.id, wanted[i:i + 5000]))):
                 out[row.id] = row
         return out
 
@@ -231,7 +237,7 @@ class RegistryReader:
                 continue
             prefilled += 1
             record_id, agency, received_at = self._provenance(getattr(row, "source_record_id", None))
-            person_id = row.id if isinstance(row, Person) else getattr(row, "person_id", None)
+            person_id = row.id if head in ("person", "mother") else getattr(row, "person_id", None)
             conflict = person_id is not None and (person_id, parts[-1]) in self.conflicts
             conflicts += conflict
             fields[name] = {

@@ -266,14 +266,12 @@ def open_from_events(session: Session, events: list[flows.DetectedEvent],
     return OpenResult(len(created), len(already), [c for _, c in created])
 
 
-def _copy_value(value: Any, is_json: bool, is_utc: bool) -> Any:
-    if value is None:
-        return None
-    if is_json:
-        return json.dumps(value, ensure_ascii=False)
-    if is_utc:
-        return value.astimezone(dt.UTC)
-    return value
+def _json_text(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False)
+
+
+def _utc(value: dt.datetime | None) -> dt.datetime | None:
+    return None if value is None else value.astimezone(dt.UTC)
 
 
 def bulk_insert(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
@@ -288,14 +286,13 @@ def bulk_insert(session: Session, table: Any, rows: list[dict[str, Any]]) -> Non
         session.execute(insert(table), rows)
         return
     names = list(rows[0])
-    cols = [table.c[n] for n in names]
-    json_cols = [isinstance(c.type, JSON) for c in cols]
-    utc_cols = [isinstance(c.type, UTCDateTime) for c in cols]
-    spec = list(zip(names, json_cols, utc_cols))
+    # what SQLAlchemy's bind processing would do, for the only column types that need it here
+    convert = [(n, _json_text if isinstance(table.c[n].type, JSON)
+                else _utc if isinstance(table.c[n].type, UTCDateTime) else None) for n in names]
     raw = session.connection().connection.driver_connection
     with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
         for row in rows:
-            copy.write_row([_copy_value(row[n], j, u) for n, j, u in spec])
+            copy.write_row([row[n] if fn is None else fn(row[n]) for n, fn in convert])
 
 
 def _insert_with_ids(session: Session, table: Any, rows: list[dict[str, Any]]) -> list[int]:
