@@ -86,6 +86,39 @@ def register(app: typer.Typer) -> None:
             console.print(f"[bold]total {r.total}/100 ({r.band})[/bold]"
                           + (f"; not applicable: {', '.join(r.not_applicable)}" if r.not_applicable else ""))
 
+    @app.command("kpis")
+    def kpis_cmd(
+        period: Annotated[str, typer.Option(help="Month, quarter, year or DATE..DATE.")],
+        as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    ) -> None:
+        """Measure the pilot's targets (digitisation, officer time, productivity, satisfaction, ...)."""
+        from dataclasses import asdict
+
+        from chudong.analytics.kpi import non_take_up_by_service, pilot_kpis
+        from chudong.analytics.service import Period
+        from chudong.cli import CliError, console, require_migrated
+        from chudong.db import unit_of_work
+        from chudong.kit.errors import ChudongError
+
+        try:
+            p = Period.parse(period)
+        except ChudongError as exc:
+            raise CliError(exc.message) from None
+        with unit_of_work(require_migrated()) as session:
+            kpis = pilot_kpis(session, p)
+            ntu = non_take_up_by_service(session, p.end)
+        if as_json:
+            typer.echo(json.dumps({"period": p.label(), "kpis": [asdict(k) | {"met": k.met} for k in kpis],
+                                   "non_take_up": ntu}, ensure_ascii=False, indent=2, default=str))
+            return
+        table = Table("indicator", "value", "target", "counts", "met")
+        for k in kpis:
+            value = "no data" if k.value is None else f"{k.value:g} {k.unit}"
+            counts = f"{k.numerator:g}/{k.denominator:g}" if k.numerator is not None and k.denominator else (k.note or "")
+            table.add_row(k.label, value, f"{k.target} {k.unit}", counts, {True: "yes", False: "no", None: "—"}[k.met])
+        console.print(table)
+        console.print("non-take-up (eligible, no dossier): " + (", ".join(f"{s} {n}" for s, n in ntu.items()) or "none"))
+
     @app.command("forecast")
     def forecast_cmd(
         months: Annotated[int, typer.Option(help="Months ahead (1–12).")] = 6,

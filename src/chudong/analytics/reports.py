@@ -82,7 +82,7 @@ def monthly_report(session: Session, period: Period, generated_on: dt.date) -> M
     overdue = session.execute(
         select(Unit.name, Dossier.code, Dossier.service_id, Dossier.received_on, Dossier.due_on)
         .select_from(Dossier).join(Unit, Unit.code == Dossier.handling_unit_code)
-        .where(open_at_end, Dossier.due_on < end).order_by(Unit.name, Dossier.due_on).limit(5000)
+        .where(open_at_end, Dossier.due_on < end).order_by(Unit.name, Dossier.due_on).limit(100_000)
     ).all()
     report.overdue = [{"unit": r.name, "code": r.code, "service": r.service_id, "received_on": r.received_on,
                        "due_on": r.due_on, "days_late": (end - r.due_on).days} for r in overdue]
@@ -122,12 +122,24 @@ def to_xlsx(report: MonthlyReport) -> bytes:
     return buf.getvalue()
 
 
+PDF_OVERDUE_PER_UNIT = 10  # the printed report lists the oldest per unit; XLSX and CSV have them all
+
+
 def to_html(report: MonthlyReport) -> str:
     """Return the printable HTML of the report (Vietnamese)."""
     from chudong.web.templating import environment
 
+    shown: list[dict] = []
+    more: dict[str, int] = {}
+    per_unit: dict[str, int] = {}
+    for o in report.overdue:  # already ordered by unit, then due date
+        per_unit[o["unit"]] = per_unit.get(o["unit"], 0) + 1
+        if per_unit[o["unit"]] <= PDF_OVERDUE_PER_UNIT:
+            shown.append(o)
+        else:
+            more[o["unit"]] = more.get(o["unit"], 0) + 1
     return environment().get_template("analytics/monthly_report.html").render(
-        report=report, headers=HEADERS_VI, totals=report.totals)
+        report=report, headers=HEADERS_VI, totals=report.totals, overdue=shown, more=more)
 
 
 def to_pdf(report: MonthlyReport) -> bytes:

@@ -35,8 +35,11 @@ def index_page(request: Request, session: SessionDep, user: Leader, period: str 
     scope = Scope(unit_code=unit or None, service_id=service or None)
     result = compute_index(session, p, scope)
     detail = explain(session, drill, p, scope) if drill else None
+    from chudong.analytics.kpi import non_take_up_by_service, pilot_kpis
+
     return page(request, "analytics/index.html", r=result, period=p, period_text=period or _last_month(),
-                unit=unit or "", service=service or "", detail=detail)
+                unit=unit or "", service=service or "", detail=detail, kpis=pilot_kpis(session, p),
+                non_take_up=non_take_up_by_service(session, p.end))
 
 
 @router.get("/leader/forecast", include_in_schema=False)
