@@ -34,3 +34,14 @@ def test_queue_limit_outside_its_range_is_refused(client, callers):
     assert client.get("/api/v1/dossiers/queue?limit=0", headers=callers["officer"]).status_code == 422
     assert client.get("/api/v1/dossiers/queue?limit=501", headers=callers["officer"]).status_code == 422
     assert client.get("/api/v1/dossiers/queue?limit=500", headers=callers["officer"]).status_code == 200
+
+
+@pytest.mark.parametrize("query", ["since=0001-01-01", "until=9999-12-31", "since=2300-01-01"])
+def test_notification_stats_with_days_out_of_range_are_refused(client, callers, query):
+    r = client.get(f"/api/v1/notifications/stats?{query}", headers=callers["operator"])
+    assert r.status_code == 422, r.text
+
+
+def test_notification_stats_with_ordinary_days_still_answer(client, callers):
+    r = client.get("/api/v1/notifications/stats?since=2026-01-01&until=2026-12-31", headers=callers["operator"])
+    assert r.status_code == 200 and r.json() == []

@@ -35,6 +35,8 @@ router = APIRouter(tags=["notifications"])
 _PROVIDER = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 # ids are 64-bit database keys: a larger number is a 422, not a driver overflow (500)
 RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+# days far from now overflow when turned into a Vietnam-time datetime bound (0001-01-01 → 500)
+StatsDay = Annotated[dt.date | None, Query(ge=dt.date(1900, 1, 1), le=dt.date(2199, 12, 31))]
 
 
 def operator_key(secret_key: str) -> str:
@@ -82,7 +84,7 @@ async def receive_receipt(provider: str, request: Request, session: SessionDep,
 
 
 @router.get("/api/v1/notifications/stats", response_model=list[StatsRowRead], dependencies=[Operator])
-def get_stats(session: SessionDep, since: dt.date | None = None, until: dt.date | None = None) -> list[StatsRowRead]:
+def get_stats(session: SessionDep, since: StatsDay = None, until: StatsDay = None) -> list[StatsRowRead]:
     """Return sent / delivered / failed notifications per day, channel and service."""
     return [StatsRowRead.model_validate(r) for r in service.stats(session, since, until)]
 
