@@ -86,6 +86,10 @@ async def post_feed(feed: str, request: Request, session: SessionDep, agency: Ag
     if feed not in CSV_FEEDS and feed not in FHIR_FEEDS:
         raise UnknownFeed(f"unknown feed {feed!r}; feeds are: {', '.join([*CSV_FEEDS, *FHIR_FEEDS])}", field="feed")
     check_agency_may_send(agency, feed)
+    # End the (read-only) authentication transaction before the upload: a client that sends its
+    # body slowly must not hold a pooled connection meanwhile (a few stalled uploads would
+    # exhaust the pool and hang every other request). The agency reloads when next used.
+    session.rollback()
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     name = request.headers.get("x-file-name", "")
     if feed in CSV_FEEDS:
