@@ -194,7 +194,7 @@ def _counts(session) -> tuple[int, int]:
             session.scalar(select(func.count()).select_from(Household)))
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                    HealthCheck.too_slow])
 @given(sample=garbled_csv())
 def test_garbled_csv_gives_record_rejections_or_a_file_rejection_never_a_crash(session, clock, sample):
