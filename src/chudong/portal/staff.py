@@ -18,18 +18,21 @@ from chudong.web.deps import SessionDep
 from chudong.web.i18n import gettext as _
 
 router = APIRouter(include_in_schema=False)
+QUEUE_PAGE = 50  # the most urgent first; an officer works down the list
 Officer = Annotated[WebUser, Depends(staff_user("officer", "unit_head"))]
 Steward = Annotated[WebUser, Depends(staff_user("data_steward", "unit_head", "operator"))]
 
 
 @router.get("/officer/queue")
 def officer_queue(request: Request, session: SessionDep, user: Officer, status: str | None = None,
-                  service: str | None = None, deadline: str | None = None) -> Response:
-    """Show the unit's queue ordered by deadline, with on-time / due-soon / overdue badges."""
+                  service: str | None = None, deadline: str | None = None, page_no: int = 1) -> Response:
+    """Show the unit's queue ordered by deadline, with on-time / due-soon / overdue badges (50 a page)."""
     cal = dossiers.calendar(session)
     today = clock.today()
+    page_no = max(1, min(page_no, 1000))
     try:
-        rows = dossiers.queue(session, user.principal, status=status or None, limit=200)
+        rows = dossiers.queue(session, user.principal, status=status or None, limit=QUEUE_PAGE,
+                              offset=(page_no - 1) * QUEUE_PAGE)
     except ChudongError as exc:
         return page(request, "portal/queue.html", status_code=exc.status_code, rows=[], error=_(exc.message))
     items = []
@@ -42,7 +45,8 @@ def officer_queue(request: Request, session: SessionDep, user: Officer, status: 
         items.append((d, state, dossiers.is_verified(d)))
     services = sorted({d.service_id for d in rows})
     return page(request, "portal/queue.html", rows=items, services=services, status=status or "",
-                service=service or "", deadline=deadline or "")
+                service=service or "", deadline=deadline or "", page_no=page_no,
+                has_more=len(rows) == QUEUE_PAGE)
 
 
 @router.get("/officer/dossiers/{code}")
