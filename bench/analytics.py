@@ -8,17 +8,13 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import statistics
 import time
-import uuid
 
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
-from chudong.db import make_engine, session_factory, upgrade
-
-PG = os.environ.get("CHUDONG_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+from bench._pg import temp_database
+from chudong.db import session_factory
 
 
 def _fill(engine, n: int) -> None:
@@ -71,17 +67,9 @@ def main() -> None:
     from chudong.analytics import reports
     from chudong.analytics.service import Period, Scope, compute_index
     from chudong.dossiers.units import seed_units
-    from chudong.geo.service import load_units
 
-    admin = make_engine(PG)
-    name = f"chudong_bench_analytics_{uuid.uuid4().hex[:8]}"
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = make_engine(make_url(PG).set(database=name).render_as_string(hide_password=False))
-    try:
-        upgrade(engine)
+    with temp_database("analytics") as engine:
         with session_factory(engine)() as s:
-            load_units(s)
             seed_units(s, 48)
             s.commit()
         t0 = time.perf_counter()
@@ -110,11 +98,6 @@ def main() -> None:
         print(f"monthly report 2026-10: query {t1 - t0:.2f} s, PDF {t2 - t1:.2f} s ({len(pdf) / 1024:.0f} KiB, "
               f"{len(rep.rows)} units, {len(rep.overdue)} overdue listed), XLSX {t3 - t2:.2f} s; "
               f"report total {t2 - t0:.2f} s, target ≤ 10 s")
-    finally:
-        engine.dispose()
-        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 if __name__ == "__main__":

@@ -12,20 +12,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import socket
 import statistics
 import threading
 import time
-import uuid
 
 import httpx
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
-from chudong.db import make_engine, session_factory, upgrade
-
-PG = os.environ.get("CHUDONG_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+from bench._pg import temp_database
+from chudong.db import session_factory
 
 
 def _fill(engine, n: int, person_id: int, unit: str) -> None:
@@ -103,20 +99,12 @@ def main() -> None:
     from chudong.auth.service import create_staff, start_session
     from chudong.config import Settings
     from chudong.dossiers.units import add_officer, seed_units
-    from chudong.geo.service import load_units
     from chudong.registry.models import Person
 
-    admin = make_engine(PG)
-    name = f"chudong_bench_portal_{uuid.uuid4().hex[:8]}"
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = make_engine(make_url(PG).set(database=name).render_as_string(hide_password=False))
-    try:
-        upgrade(engine)
+    with temp_database("portal") as engine:
         import datetime as dt
 
         with session_factory(engine)() as s:
-            load_units(s)
             seed_units(s, 48)
             person = Person(pid="048195000001", full_name="Nguyễn Thị Lan", name_key="nguyen thi lan",
                             birth_date=dt.date(1995, 3, 1), sex="F", phone="+84905123451")
@@ -166,11 +154,6 @@ def main() -> None:
                   f"p95 {p95 * 1000:.0f} ms, {len(lat) / wall:.0f} requests/s (target p95 ≤ 100 ms)")
         server.should_exit = True
         thread.join(timeout=10)
-    finally:
-        engine.dispose()
-        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 if __name__ == "__main__":
