@@ -62,3 +62,23 @@ def test_nul_byte_in_a_csv_record_is_a_rejection_not_a_crash(client, engine, req
            b"P1,048190000001,Nguy\x00en,1990-05-12,F,Kinh,20194,HH1,,,,\n"
     r = client.post("/api/v1/feeds/persons", content=body, headers={"X-API-Key": key, "content-type": "text/csv"})
     assert r.status_code in (200, 400), r.text[:300]
+
+
+def test_refused_bulk_approval_shows_the_queue_page_not_a_500(client, session, clock):
+    """The queue template gained paging; its error renders (bulk approval, bad filter) lacked page_no → 500."""
+    from chudong.dossiers import service as dossiers
+    from tests.dossiers import builders as b
+    from tests.portal.helpers import post, staff_account, staff_signin
+
+    b.units(session)
+    mother = b.person(session)
+    ev = b.life_event(session, "birth-registration", person=mother, vital=b.vital_event(session, mother=mother))
+    code = dossiers.open_dossiers(session, [ev.id]).codes[0]
+    other = b.officer(session, "CA-48", username="other.cb")
+    staff_account(session, "other.cb", "officer", unit_code=other.unit_code, agency=other.agency)
+    session.commit()
+    staff_signin(client, "other.cb")
+    r = post(client, "/officer/bulk-approve", {"codes": code}, form_page="/officer/queue")
+    assert r.status_code == 422 and "another unit" in r.text
+    r = client.get("/officer/queue?status=closed", headers={"accept": "text/html"})
+    assert r.status_code == 422

@@ -34,7 +34,8 @@ def officer_queue(request: Request, session: SessionDep, user: Officer, status: 
         rows = dossiers.queue(session, user.principal, status=status or None, limit=QUEUE_PAGE,
                               offset=(page_no - 1) * QUEUE_PAGE)
     except ChudongError as exc:
-        return page(request, "portal/queue.html", status_code=exc.status_code, rows=[], error=_(exc.message))
+        return page(request, "portal/queue.html", status_code=exc.status_code, rows=[], page_no=1, has_more=False,
+                    error=_(exc.message))
     items = []
     for d in rows:
         state = dossiers.deadline_status(d, cal, today)
@@ -126,7 +127,8 @@ async def bulk_approve(request: Request, session: SessionDep, user: Officer) -> 
         with session.begin_nested():
             done = dossiers.bulk_approve(session, user.principal, codes)
     except ChudongError as exc:
-        return page(request, "portal/queue.html", status_code=exc.status_code, rows=[], error=_(exc.message))
+        return page(request, "portal/queue.html", status_code=exc.status_code, rows=[], page_no=1, has_more=False,
+                    error=_(exc.message))
     return redirect(f"/officer/queue?approved={len(done)}")
 
 
