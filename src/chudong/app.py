@@ -155,4 +155,21 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
     from chudong.web.routes import router as shell_router
 
     app.include_router(shell_router)
+    _document_error_body(app)
     return app
+
+
+def _document_error_body(app: FastAPI) -> None:
+    """Make the OpenAPI schema describe the error body the app really sends ({error, detail, field})."""
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = FastAPI.openapi(app)
+            schema.setdefault("components", {}).setdefault("schemas", {})["HTTPValidationError"] = {
+                "type": "object", "title": "Error", "required": ["error", "detail"],
+                "properties": {"error": {"type": "string"}, "detail": {}, "field": {"type": "string"}},
+            }
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

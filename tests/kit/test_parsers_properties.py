@@ -74,9 +74,6 @@ unicode_digit_mobile = st.builds(lambda m, i, d: m[:i] + d + m[i + 1:], mobile, 
                                  st.sampled_from("\u0663\u00b2\u06f5\u0968\u07c2"))
 
 
-@pytest.mark.xfail(strict=True, reason="normalise_phone checks str.isdigit(), which accepts Arabic-Indic, "
-                                       "Devanagari and superscript digits; '+8490٣456789' is returned as E.164 "
-                                       "(reported to the kit owner: use an ASCII check such as re.fullmatch('[0-9]+'))")
 @given(unicode_digit_mobile)
 def test_non_ascii_digits_are_refused(text):
     with pytest.raises(InvalidPhone):

@@ -542,6 +542,11 @@ def ingest_csv(session: Session, feed: str, agency: Agency, stream: BinaryIO, *,
                 state.reject(line, None, "(record)",
                              f"has {record} fields, the header has {len(spec.columns)}", fields)
                 continue
+            nul = next((name for name, value in record.items() if "\x00" in value), None)
+            if nul is not None:  # no database text column can hold a NUL character
+                state.reject(line, (record.get("source_key") or "").replace("\x00", "") or None, nul,
+                             "contains a NUL character (\\x00)", [f.replace("\x00", "\\x00") for f in fields])
+                continue
             try:
                 valid = validate(record, ctx)
             except Rejected as exc:

@@ -36,7 +36,7 @@ def normalise_phone(text: str) -> str:
         national = "0" + raw[2:]
     else:
         national = raw
-    if not national.isdigit():
+    if not (national.isascii() and national.isdigit()):
         raise InvalidPhone(f"phone {text!r} has characters other than digits")
     if not national.startswith("0"):
         raise InvalidPhone(f"phone {text!r} must start with +84 or 0")
