@@ -83,5 +83,5 @@ def test_hospital_bundle_to_verified_certificate(client, engine, settings, clock
         token = url.rsplit("/", 1)[1]
 
     page = client.get(f"/verify/{token}", headers={"accept": "text/html"})
-    assert page.status_code == 200 and "Lê Minh An" not in page.text or page.status_code == 200
+    assert page.status_code == 200
     assert "genuine" in page.text.lower() or "hợp lệ" in page.text.lower()
