@@ -3,6 +3,19 @@
 from __future__ import annotations
 
 LABELS_VI = {
+    "birth_weight_g": "Cân nặng khi sinh (gam)",
+    "birth_facility": "Cơ sở khám bệnh, chữa bệnh nơi sinh",
+    "mother_ward": "Nơi cư trú của người mẹ",
+    "household": "Hộ gia đình",
+    "father_pid": "Số định danh cá nhân của người cha",
+    "parent_contact": "Số điện thoại liên hệ của cha, mẹ",
+    "residence_ward": "Nơi cư trú",
+    "expected_school": "Trường dự kiến",
+    "current_card_issued_on": "Ngày cấp thẻ hiện tại",
+    "floor_area_m2": "Diện tích sàn (m²)",
+    "design_drawings": "Bản vẽ thiết kế",
+    "declarant": "Người khai",
+    "photo_and_fingerprints": "Ảnh chân dung và vân tay",
     "child_name": "Họ, chữ đệm và tên",
     "child_full_name": "Họ, chữ đệm và tên",
     "full_name": "Họ, chữ đệm và tên",
