@@ -132,6 +132,9 @@ def test_sign_out_everywhere(client, session, birth):
     client.cookies.set("chudong_session", first)
     r = client.get("/me", headers={"accept": "text/html"}, follow_redirects=False)
     assert r.status_code == 303
+    # signing out in another tab afterwards simply clears the dead cookie (no "form expired" page)
+    r = client.post("/signout", data={"csrf_token": "stale"}, headers={"accept": "text/html"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/"
 
 
 def test_public_lookup_needs_the_phone_digits(client, session, birth):
@@ -203,3 +206,10 @@ def test_officer_requests_a_supplement_from_the_page(client, session, birth):
     session.expire_all()
     d = dossiers.get_by_code(session, code)
     assert d.status == "supplement_requested" and d.supplement_due_on is not None
+
+
+def test_forged_sign_out_of_a_live_session_is_refused(client, session, birth):
+    citizen_signin(client, session, birth["mother"])
+    r = client.post("/signout", data={}, headers={"accept": "text/html"}, follow_redirects=False)
+    assert r.status_code == 403
+    assert client.get("/me", headers={"accept": "text/html"}, follow_redirects=False).status_code == 200

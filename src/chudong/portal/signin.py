@@ -13,7 +13,7 @@ from chudong.auth import service as auth
 from chudong.kit.pid import InvalidPid, validate_pid
 from chudong.portal.pages import page
 from chudong.portal.security import (
-    CsrfDep, OptionalUserDep, clear_session_cookie, cookie_secret, redirect, set_session_cookie,
+    CsrfDep, OptionalUserDep, clear_session_cookie, cookie_secret, csrf_protect, redirect, set_session_cookie,
 )
 from chudong.registry.models import Person
 from chudong.web.deps import SessionDep
@@ -123,12 +123,14 @@ def staff_signin(request: Request, session: SessionDep,
     return response
 
 
-@router.post("/signout", dependencies=[CsrfDep])
-def signout(request: Request, session: SessionDep) -> Response:
-    """Sign out of this browser."""
-    secret = cookie_secret(request)
-    if secret:
-        auth.end_session(session, secret)
+@router.post("/signout")
+async def signout(request: Request, session: SessionDep, user: OptionalUserDep) -> Response:
+    """Sign out of this browser (a session already ended elsewhere just has its cookie cleared)."""
+    if user is not None:
+        await csrf_protect(request, session)  # only a live session can be ended by a forged form
+        secret = cookie_secret(request)
+        if secret:
+            auth.end_session(session, secret)
     response = redirect("/")
     clear_session_cookie(response)
     return response
