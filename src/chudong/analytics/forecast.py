@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from chudong.analytics.kpi import TARGETS_PER_YEAR
 from chudong.registry.models import Household, Person
 
 EXACT_TRIGGERS = ("licence_expiry", "age_milestone", "school_cohort")
-TARGETS_PER_YEAR = {"urban": 1600, "rural": 1200, "disadvantaged": 800}
 BACKTEST_MONTHS = 3
 
 

@@ -10,14 +10,13 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from sqlalchemy import and_, case, func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
+from chudong.analytics.kpi import PROCESSING_TARGET_MIN, TARGETS_PER_YEAR, officer_minutes
 from chudong.dossiers.models import Dossier, DossierEvent, Officer, Unit
 from chudong.dossiers.statemachine import IN_PROGRESS
 from chudong.geo.models import Ward
 
-TARGETS = {"urban": 1600, "rural": 1200, "disadvantaged": 800}  # dossiers per officer per year
-PROCESSING_TARGET_MIN = 30
 PROCESSING_BINS = (5, 10, 15, 30, 60, 120)
 
 
@@ -124,19 +123,12 @@ def build(session: Session, *, today: dt.date, since: dt.date) -> Dashboard:
         .group_by(Officer.full_name, Unit.name, Ward.area_class).order_by(func.count(DossierEvent.id).desc()).limit(50)
     ).all()
     for full_name, unit_name, area_class, n in rows:
-        target = TARGETS.get(area_class, TARGETS["urban"])
+        target = TARGETS_PER_YEAR.get(area_class, TARGETS_PER_YEAR["urban"])
         dash.productivity.append({"officer": full_name, "unit": unit_name, "area_class": area_class,
                                   "settled": int(n), "target": target, "share": round(100 * n / target, 1)})
 
     # officer processing time: from claim to decision, in minutes
-    claimed, decided = aliased(DossierEvent), aliased(DossierEvent)
-    spans = session.execute(
-        select(claimed.at, func.min(decided.at))
-        .join(decided, and_(decided.dossier_id == claimed.dossier_id, decided.kind.in_(("approved", "rejected", "supplement_requested")),
-                            decided.at >= claimed.at))
-        .where(claimed.kind == "claimed", claimed.at >= year_ago).group_by(claimed.id, claimed.at).limit(100_000)
-    ).all()
-    minutes = [((d - c).total_seconds() / 60) for c, d in spans if d is not None]
+    minutes = officer_minutes(session, year_ago, limit=100_000)
     edges = (0, *PROCESSING_BINS)
     for low, high in zip(edges, edges[1:]):
         dash.processing_bins.append((f"{low}–{high}", sum(1 for m in minutes if low <= m < high)))
