@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     nats_url: str = "nats://127.0.0.1:4222"
     # Per-ward overrides of the urban / rural / disadvantaged classification (YAML file).
     ward_classes_file: Path | None = None
+    # Keys sealing personal data at rest (docs/SECURITY.md): "<key id>:<base64 32 bytes>,..." —
+    # the first key seals new values, every listed key opens; and the key of the search hashes.
+    # Outside production both fall back to keys derived from the secret key.
+    data_keys: str = ""
+    search_key: str = ""
 
     @model_validator(mode="after")
     def _refuse_dev_secret(self) -> Settings:
@@ -44,6 +49,20 @@ class Settings(BaseSettings):
                 "CHUDONG_SECRET_KEY is the development default; set a long random value "
                 "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
             )
+        from chudong.privacy.crypto import KeySpecError, parse_data_keys, parse_search_key
+
+        if self.env == "production" and not (self.data_keys.strip() and self.search_key.strip()):
+            raise ValueError(
+                "CHUDONG_DATA_KEYS and CHUDONG_SEARCH_KEY must be set in production: personal data is "
+                "encrypted at rest with them (make keys with `chudong privacy keygen`; see docs/SECURITY.md)"
+            )
+        try:
+            if self.data_keys.strip():
+                parse_data_keys(self.data_keys)
+            if self.search_key.strip():
+                parse_search_key(self.search_key)
+        except KeySpecError as exc:
+            raise ValueError(str(exc)) from None
         return self
 
     @property
