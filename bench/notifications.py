@@ -202,7 +202,7 @@ def lean_worker() -> None:
     """Run only the dispatcher loop (same ``dispatch_once`` as the job) without the CLI's imports."""
     from chudong.db import get_engine
     from chudong.notifications.providers import get_providers
-    from chudong.notifications.service import dispatch_once
+    from chudong.notifications.dispatch import dispatch_once
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -12,7 +12,8 @@ from chudong.db import session_factory
 from chudong.kit.jobs import registered_jobs
 from chudong.notifications.models import DELIVERED, DeliveryReceipt, Notification
 from chudong.notifications.providers import fake_providers
-from chudong.notifications.service import apply_receipt, dispatch_once, enqueue
+from chudong.notifications.dispatch import apply_receipt, dispatch_once
+from chudong.notifications.service import enqueue
 from tests.notifications.builders import CONTEXT, notify_settings, person
 
 

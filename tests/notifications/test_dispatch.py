@@ -21,7 +21,8 @@ from chudong.notifications.models import (
     NotificationEvent,
 )
 from chudong.notifications.providers import Providers, fake_providers
-from chudong.notifications.service import claim, dispatch_once, enqueue, history, set_preferences
+from chudong.notifications.dispatch import claim, dispatch_once
+from chudong.notifications.service import enqueue, history, set_preferences
 from chudong.notifications.simulators import SimulatorServer
 from tests.notifications.builders import CONTEXT, notify_settings, person
 
@@ -162,7 +163,7 @@ def test_killed_worker_rows_are_resent_with_the_same_key_and_not_duplicated(engi
 
         with unit_of_work(engine) as s:
             rows = claim(s, "w1", 10, ns.lease_seconds, clock.now())
-        first = gateway.send_batch([SmsMessage(r.destinations["sms"], r.rendered["sms"]["body"], r.idempotency_key)
+        first = gateway.send_batch([SmsMessage(r.destination, r.message["body"], r.idempotency_key)
                                     for r in rows])
         assert dispatch_once(engine, providers, worker="w2") == 0  # still leased to w1
         clock.advance(dt.timedelta(seconds=31))

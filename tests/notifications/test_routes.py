@@ -10,7 +10,8 @@ from chudong.db import session_factory
 from chudong.notifications.models import DELIVERED, SENT, DeliveryReceipt, Notification
 from chudong.notifications.providers import fake_providers
 from chudong.notifications.routes import operator_key
-from chudong.notifications.service import dispatch_once, enqueue
+from chudong.notifications.dispatch import dispatch_once
+from chudong.notifications.service import enqueue
 from chudong.notifications.signing import HEADER, receipt_key, sign
 from tests.notifications.builders import CONTEXT, notify_settings, person
 

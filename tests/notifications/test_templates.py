@@ -78,3 +78,36 @@ def test_preview_gives_vietnamese_ucs2_and_an_unaccented_gsm7_variant():
 def test_sms_segments(text, encoding, segments):
     info = sms_length(text)
     assert (info.encoding, info.segments) == (encoding, segments)
+
+
+def test_plain_templates_render_exactly_as_jinja_does():
+    from chudong.notifications.templates import LANGUAGES, Substitution, _env
+
+    checked = 0
+    for tpl in catalogue().values():
+        for channel, entry in tpl.channels.items():
+            for part in ("body", "subject", "title"):
+                texts = entry if part == "body" else entry.get(part)
+                if not isinstance(texts, dict):
+                    continue
+                for lang in LANGUAGES:
+                    fast = tpl._compiled[(channel, lang, part)]
+                    assert isinstance(fast, Substitution), (tpl.id, channel, lang, part)
+                    context = {**tpl.sample, "extra": "ignored"}
+                    assert fast.render(context) == _env.from_string(texts[lang]).render(context)
+                    checked += 1
+    assert checked > 50
+
+
+def test_templates_with_filters_or_logic_still_render_through_jinja(tmp_path):
+    from chudong.notifications.templates import Substitution
+
+    text = GOOD.replace('vi: "Mã {{ code }}"', 'vi: "Mã {{ code | upper }}{% if code %}!{% endif %}"')
+    tpl = load_directory(write(tmp_path, text))["t"]
+    assert not isinstance(tpl._compiled[("sms", "vi", "body")], Substitution)
+    assert isinstance(tpl._compiled[("sms", "en", "body")], Substitution)
+    assert tpl.render("sms", "vi", {"code": "ab"}).body == "Mã AB!"
+    assert tpl.render("sms", "en", {"code": None}).body == "Code None"  # str() of the value, as Jinja does
+    for lang in ("vi", "en"):  # the same error from Jinja and from the substitution
+        with pytest.raises(Unprocessable, match="'code' is undefined"):
+            tpl.render("sms", lang, {})

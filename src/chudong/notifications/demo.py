@@ -11,7 +11,7 @@ from chudong.db import session_factory
 from chudong.notifications.config import get_notify_settings
 from chudong.notifications.models import Notification
 from chudong.notifications.providers import fake_providers
-from chudong.notifications.service import dispatch_once
+from chudong.notifications.dispatch import dispatch_once
 
 
 def masked(address: str) -> str:

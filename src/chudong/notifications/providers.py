@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -27,6 +28,7 @@ from chudong.adapters.zalo.zns import ZnsClient
 from chudong.notifications.config import NotifySettings, get_notify_settings
 
 COOLDOWN = 30.0
+PARALLEL_SENDS = 16  # concurrent one-message calls (ZNS, push) per worker process
 
 
 class RateLimiter:
@@ -63,6 +65,7 @@ class Providers:
     push: PushProvider | None = None
     limiters: dict[str, RateLimiter] = field(default_factory=dict)
     down_until: dict[str, float] = field(default_factory=dict)
+    _pool: ThreadPoolExecutor | None = None
 
     def __post_init__(self) -> None:
         self.sms.sort(key=lambda p: p.priority)
@@ -86,8 +89,17 @@ class Providers:
         if limiter is not None:
             limiter.acquire(n)
 
+    def pool(self) -> ThreadPoolExecutor:
+        """Return the threads that overlap one-message provider calls (kept for the process's life)."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=PARALLEL_SENDS, thread_name_prefix="notify-send")
+        return self._pool
+
     def close(self) -> None:
         """Close every client."""
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
         for p in [*self.sms, self.zalo, self.email, self.push]:
             if p is not None:
                 p.close()

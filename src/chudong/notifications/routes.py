@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import select
 
 from chudong.kit.errors import Forbidden, NotFound, Unauthorized, Unprocessable
-from chudong.notifications import service
+from chudong.notifications import dispatch, service
 from chudong.notifications.config import get_notify_settings
 from chudong.notifications.models import Notification
 from chudong.notifications.schemas import (
@@ -66,14 +66,14 @@ async def receive_receipt(provider: str, request: Request, session: SessionDep,
     body = await request.body()
     if len(body) > 16_384:
         raise Unprocessable("a receipt is at most 16 KiB")
-    service.verify_receipt(request.app.state.settings.secret_key, provider, body, x_chudong_signature)
+    dispatch.verify_receipt(request.app.state.settings.secret_key, provider, body, x_chudong_signature)
     try:
         payload = json.loads(body)
     except ValueError:
         raise Unprocessable("the receipt body is not JSON") from None
     if not isinstance(payload, dict):
         raise Unprocessable("the receipt body must be a JSON object")
-    result = service.apply_receipt(session, provider, payload)
+    result = dispatch.apply_receipt(session, provider, payload)
     out = ReceiptResult(outcome=result.outcome, notification_id=result.notification_id, status=result.status)
     if result.outcome == "unknown":
         # The receipt is stored (the session still commits): it is applied if the send is recorded later.

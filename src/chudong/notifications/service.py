@@ -1,39 +1,25 @@
-"""Notification rules: enqueue into the outbox, dispatch, fall back, receipts, stats.
+"""Notification rules: enqueue into the outbox, preferences, the portal inbox, operator statistics.
 
 Guarantee (docs/notifications.md): one outbox row per (event, step, recipient), written
-in the caller's transaction. A dispatcher claims due rows with a lease, sends with a
-per-row, per-channel idempotency key, and records the provider's message id. A worker
-killed mid-send leaves the lease to expire; the row is re-sent with the *same* key, so a
-provider that de-duplicates on it (our SMS gateway API) delivers exactly once; for
-SMTP, FCM and ZNS delivery is at-least-once, duplicates being possible only for rows in
-flight at the moment of a crash.
+in the caller's transaction. Sending, fallback and delivery receipts are in
+:mod:`chudong.notifications.dispatch`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
-import socket
-from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Integer, func, insert, or_, select, text, update
-from sqlalchemy.engine import Engine
+from sqlalchemy import Integer, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from chudong.adapters import SendResult, permanent
-from chudong.adapters.email.base import EmailMessage
-from chudong.adapters.push.base import PushMessage
-from chudong.adapters.sms.base import SmsMessage, is_vn_mobile
-from chudong.adapters.zalo.base import ZnsMessage
-from chudong.db import unit_of_work
+from chudong.adapters.sms.base import is_vn_mobile
 from chudong.kit import clock
 from chudong.kit.clock import VN_TZ
-from chudong.kit.errors import NotFound, Unauthorized, Unprocessable
+from chudong.kit.errors import NotFound, Unprocessable
 from chudong.kit.phones import InvalidPhone, normalise_phone
 from chudong.notifications.config import NotifySettings, get_notify_settings
 from chudong.notifications.models import (
@@ -44,19 +30,15 @@ from chudong.notifications.models import (
     SENT,
     TECHNICAL_FAILURE,
     ContactPreference,
-    DeliveryReceipt,
     InboxMessage,
     Notification,
     NotificationEvent,
 )
-from chudong.notifications.providers import Providers
-from chudong.notifications.signing import receipt_key, verify
 from chudong.notifications.templates import MessageTemplate, get_template
 
 log = logging.getLogger("chudong.notifications")
 
 EXTERNAL_CHANNELS = ("zalo", "sms", "email", "push")
-RECEIPT_CHANNELS = ("sms", "zalo")  # channels whose providers send delivery receipts
 INBOX_PROVIDER = "portal-inbox"
 
 
@@ -355,7 +337,7 @@ def inbox_for(session: Session, person_id: int) -> list[InboxMessage]:
     return list(session.scalars(q))
 
 
-# --- dispatch --------------------------------------------------------------------------------------
+# --- time of day (preferences; the dispatcher's quiet hours) ---------------------------------------
 
 
 def _parse_hhmm(value: str, name: str = "time") -> dt.time:
@@ -363,333 +345,6 @@ def _parse_hhmm(value: str, name: str = "time") -> dt.time:
         return dt.time.fromisoformat(value)
     except ValueError:
         raise Unprocessable(f"{name} {value!r} is not HH:MM", field=name) from None
-
-
-def quiet_until(quiet_hours: str | None, now: dt.datetime) -> dt.datetime | None:
-    """Return when the quiet period containing ``now`` ends, or None when ``now`` is not quiet."""
-    if not quiet_hours:
-        return None
-    start_s, end_s = quiet_hours.split("-")
-    start, end = _parse_hhmm(start_s), _parse_hhmm(end_s)
-    local = now.astimezone(VN_TZ)
-    t = local.time()
-    inside = (start <= t or t < end) if start > end else (start <= t < end)
-    if not inside:
-        return None
-    end_day = local.date() + dt.timedelta(days=1) if (start > end and t >= start) else local.date()
-    return dt.datetime.combine(end_day, end, VN_TZ)
-
-
-def worker_name() -> str:
-    """Return this process's name in claims (host:pid)."""
-    return f"{socket.gethostname()}:{os.getpid()}"[:60]
-
-
-def claim(session: Session, worker: str, limit: int, lease: float, now: dt.datetime) -> list[Notification]:
-    """Claim up to ``limit`` due rows for ``worker`` until the lease ends.
-
-    PostgreSQL: FOR UPDATE SKIP LOCKED, so any number of workers claim disjoint rows.
-    SQLite ignores FOR UPDATE, and the single UPDATE ... RETURNING runs under SQLite's
-    database write lock, so concurrent claimers still never get the same row.
-    """
-    due = (select(Notification.id)
-           .where(Notification.status == QUEUED, Notification.due_at <= now,
-                  or_(Notification.claimed_until.is_(None), Notification.claimed_until < now))
-           .order_by(Notification.due_at).limit(limit).with_for_update(skip_locked=True))
-    stmt = (update(Notification).where(Notification.id.in_(due.scalar_subquery()))
-            .values(claimed_until=now + dt.timedelta(seconds=lease), claimed_by=worker)
-            .returning(Notification))
-    return list(session.scalars(stmt, execution_options={"synchronize_session": False}))
-
-
-@dataclass
-class _Outcome:
-    row: Notification
-    provider: str
-    result: SendResult
-    events: list[tuple[str, str]] = field(default_factory=list)
-
-
-def dispatch_once(engine: Engine, providers: Providers, *, worker: str | None = None) -> int:
-    """Claim a batch, send it, record results; move overdue sends to the next channel. Return rows handled."""
-    ns = providers.settings
-    worker = worker or worker_name()
-    with unit_of_work(engine) as s:
-        rows = claim(s, worker, ns.batch_size, ns.lease_seconds, clock.now())
-    outcomes: list[_Outcome] = []
-    deferred: list[tuple[Notification, dt.datetime]] = []
-    by_channel: dict[str, list[Notification]] = defaultdict(list)
-    now = clock.now()
-    for row in rows:
-        if row.channel == "sms" and not row.urgent:
-            until = quiet_until(row.quiet_hours, now)
-            if until is not None:
-                deferred.append((row, until))
-                continue
-        by_channel[row.channel].append(row)
-    outcomes += _send_sms(providers, by_channel.get("sms", []))
-    outcomes += _send_email(providers, by_channel.get("email", []))
-    outcomes += _send_each(providers, "zalo", by_channel.get("zalo", []))
-    outcomes += _send_each(providers, "push", by_channel.get("push", []))
-    for ch in set(by_channel) - {"sms", "email", "zalo", "push"}:
-        outcomes += [_Outcome(r, "none", permanent("no_channel", f"channel {ch!r} cannot be sent")) for r in by_channel[ch]]
-    handled = 0
-    with unit_of_work(engine) as s:
-        handled += _apply(s, outcomes, deferred, ns, clock.now())
-        handled += reroute_overdue(s, ns, clock.now())
-    return max(handled, len(rows))
-
-
-def _send_sms(providers: Providers, rows: list[Notification]) -> list[_Outcome]:
-    if not rows:
-        return []
-    if not providers.sms:
-        return [_Outcome(r, "none", permanent("no_provider", "no SMS provider is configured")) for r in rows]
-    out: list[_Outcome] = []
-    pending = rows
-    notes: dict[int, list[tuple[str, str]]] = defaultdict(list)
-    for i, provider in enumerate(providers.sms_in_order()):
-        last = i == len(providers.sms) - 1
-        msgs = [SmsMessage(r.destinations["sms"], r.rendered["sms"]["body"], r.idempotency_key) for r in pending]
-        providers.throttle(provider.name, len(msgs))
-        results = provider.send_batch(msgs)
-        retry: list[Notification] = []
-        for r, res in zip(pending, results, strict=True):
-            if res.outcome == "temporary" and res.provider_wide and not last:
-                notes[r.id].append(("failover", f"{provider.name}: {res.detail}"))
-                retry.append(r)
-            else:
-                out.append(_Outcome(r, provider.name, res, notes.pop(r.id, [])))
-        if retry:
-            providers.mark_down(provider.name)
-            log.warning("SMS provider %s failed for %d messages; failing over", provider.name, len(retry))
-        pending = retry
-        if not pending:
-            break
-    return out
-
-
-def _send_email(providers: Providers, rows: list[Notification]) -> list[_Outcome]:
-    if not rows:
-        return []
-    p = providers.email
-    if p is None:
-        return [_Outcome(r, "none", permanent("no_provider", "no e-mail provider is configured")) for r in rows]
-    providers.throttle(p.name, len(rows))
-    msgs = [EmailMessage(r.destinations["email"], r.rendered["email"].get("subject", ""), r.rendered["email"]["body"],
-                         r.idempotency_key) for r in rows]
-    return [_Outcome(r, p.name, res) for r, res in zip(rows, p.send_batch(msgs), strict=True)]
-
-
-def _send_each(providers: Providers, channel: str, rows: list[Notification]) -> list[_Outcome]:
-    if not rows:
-        return []
-    p = providers.zalo if channel == "zalo" else providers.push
-    if p is None:
-        return [_Outcome(r, "none", permanent("no_provider", f"no {channel} provider is configured")) for r in rows]
-
-    def one(r: Notification) -> _Outcome:
-        providers.throttle(p.name, 1)
-        if channel == "zalo":
-            msg = r.rendered["zalo"]
-            res = p.send(ZnsMessage(r.destinations["zalo"], msg["zns_template_id"], msg.get("data", {}),  # type: ignore[union-attr, call-arg]
-                                    r.idempotency_key))
-        else:
-            msg = r.rendered["push"]
-            res = p.send(PushMessage(r.destinations["push"], msg.get("subject", ""), msg["body"], r.idempotency_key))  # type: ignore[union-attr, call-arg]
-        return _Outcome(r, p.name, res)
-
-    # ZNS and push take one message per call: overlap the network waits.
-    with ThreadPoolExecutor(max_workers=min(16, len(rows))) as pool:
-        return list(pool.map(one, rows))
-
-
-def _backoff(ns: NotifySettings, attempts: int, retry_after: float | None) -> float:
-    return max(min(ns.backoff_base_seconds * 2 ** (attempts - 1), ns.backoff_max_seconds), retry_after or 0.0)
-
-
-def _next_channel(values: dict[str, Any], row: Notification, now: dt.datetime, reason: str,
-                  events: list[tuple[str, str, str | None]]) -> None:
-    """Move a row to its next planned channel, or end it as a permanent failure."""
-    nxt = row.channel_index + 1
-    if nxt < len(row.channels):
-        values.update(channel_index=nxt, channel=row.channels[nxt], status=QUEUED, attempts=0, due_at=now,
-                      deliver_by=None, provider=None, provider_message_id=None)
-        events.append(("fallback", f"{reason}; next channel {row.channels[nxt]}", row.channels[nxt]))
-    else:
-        values.update(status=PERMANENT_FAILURE, deliver_by=None)
-        events.append(("permanent-failure", f"{reason}; no channel left", row.channel))
-
-
-def _apply(session: Session, outcomes: list[_Outcome], deferred: list[tuple[Notification, dt.datetime]],
-           ns: NotifySettings, now: dt.datetime) -> int:
-    updates: list[dict[str, Any]] = []
-    events: list[dict[str, Any]] = []
-
-    def ev(nid: int, kind: str, ch: str | None, provider: str | None, detail: str) -> None:
-        events.append({"notification_id": nid, "at": now, "kind": kind, "channel": ch, "provider": provider,
-                       "detail": detail[:500]})
-
-    for row, until in deferred:
-        updates.append({"id": row.id, "due_at": until.astimezone(dt.UTC), "claimed_until": None, "updated_at": now})
-        ev(row.id, "deferred-quiet-hours", row.channel, None, f"quiet hours {row.quiet_hours}; SMS waits until {until:%H:%M}")
-    sent_ids: dict[tuple[str, str], int] = {}
-    for o in outcomes:
-        row, res = o.row, o.result
-        for kind, detail in o.events:
-            ev(row.id, kind, row.channel, o.provider, detail)
-        v: dict[str, Any] = {"id": row.id, "claimed_until": None, "updated_at": now, "last_error": row.last_error}
-        later: list[tuple[str, str, str | None]] = []
-        if res.outcome in ("accepted", "delivered", "receipt-failed"):
-            v.update(provider=o.provider, provider_message_id=res.message_id, sent_at=now, status=SENT)
-            ev(row.id, "sent", row.channel, o.provider, f"provider message id {res.message_id}")
-            if res.outcome == "delivered":
-                v.update(status=DELIVERED, delivered_at=now)
-                ev(row.id, "delivered", row.channel, o.provider, "confirmed by the provider")
-            elif res.outcome == "receipt-failed":
-                v["last_error"] = "the provider reported the message undelivered"
-                _next_channel(v, row, now, "undelivered", later)
-            else:
-                wait = ns.fallback_after_seconds.get(row.channel) if row.channel in RECEIPT_CHANNELS else None
-                has_next = row.channel_index + 1 < len(row.channels)
-                v["deliver_by"] = now + dt.timedelta(seconds=wait) if wait and has_next else None
-                if res.message_id:
-                    sent_ids[(o.provider, res.message_id)] = row.id
-        elif res.outcome == "temporary":
-            attempts = row.attempts + 1
-            v.update(attempts=attempts, last_error=f"{res.error_code}: {res.detail}"[:300])
-            if attempts >= ns.max_attempts:
-                v.update(status=TECHNICAL_FAILURE)
-                ev(row.id, "technical-failure", row.channel, o.provider,
-                   f"gave up after {attempts} attempts: {res.error_code}: {res.detail}")
-            else:
-                delay = _backoff(ns, attempts, res.retry_after)
-                v.update(status=QUEUED, due_at=now + dt.timedelta(seconds=delay))
-                ev(row.id, "temporary-failure", row.channel, o.provider,
-                   f"attempt {attempts}: {res.error_code}: {res.detail}; retry in {delay:.0f} s")
-        else:
-            v["last_error"] = f"{res.error_code}: {res.detail}"[:300]
-            ev(row.id, "permanent-failure", row.channel, o.provider, f"{res.error_code}: {res.detail}")
-            _next_channel(v, row, now, f"{row.channel} failed permanently", later)
-        for kind, detail, ch in later:
-            ev(row.id, kind, ch, None, detail)
-        updates.append(v)
-    _bulk_update(session, updates)
-    if events:
-        session.execute(insert(NotificationEvent), events)
-    if sent_ids:
-        _match_early_receipts(session, sent_ids, now)
-    return len(outcomes) + len(deferred)
-
-
-def _bulk_update(session: Session, updates: list[dict[str, Any]]) -> None:
-    groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
-    for u in updates:
-        groups[tuple(sorted(u))].append(u)
-    for group in groups.values():
-        session.execute(update(Notification), group)
-
-
-def reroute_overdue(session: Session, ns: NotifySettings, now: dt.datetime, limit: int = 500) -> int:
-    """Move sent messages without a delivery receipt in time to their next channel (e.g. Zalo → SMS)."""
-    q = (select(Notification).where(Notification.status == SENT, Notification.deliver_by.is_not(None),
-                                    Notification.deliver_by <= now)
-         .order_by(Notification.deliver_by).limit(limit).with_for_update(skip_locked=True))
-    rows = list(session.scalars(q))
-    for row in rows:
-        values: dict[str, Any] = {}
-        later: list[tuple[str, str, str | None]] = []
-        _next_channel(values, row, now, f"no delivery receipt from {row.channel} in time", later)
-        for k, val in values.items():
-            setattr(row, k, val)
-        row.updated_at = now
-        for kind, detail, ch in later:
-            session.add(NotificationEvent(notification_id=row.id, at=now, kind=kind, channel=ch, detail=detail))
-    session.flush()
-    return len(rows)
-
-
-# --- delivery receipts -----------------------------------------------------------------------------
-
-
-def verify_receipt(secret_key: str, provider: str, body: bytes, signature: str | None) -> None:
-    """Raise Unauthorized unless ``signature`` is the provider's HMAC of ``body``."""
-    if not verify(receipt_key(secret_key, provider), body, signature):
-        raise Unauthorized(f"delivery receipt for {provider!r} has a missing or wrong signature")
-
-
-@dataclass(frozen=True)
-class ReceiptOutcome:
-    """What a receipt did: applied, duplicate (already final) or unknown (kept for later matching)."""
-
-    outcome: str
-    notification_id: int | None
-    status: str | None
-
-
-def apply_receipt(session: Session, provider: str, payload: dict[str, Any]) -> ReceiptOutcome:
-    """Record an authenticated receipt and update its notification; an unknown message id is kept, not dropped."""
-    mid = str(payload.get("message_id") or "").strip()
-    status = str(payload.get("status") or "").strip()
-    if not mid or status not in ("delivered", "failed"):
-        raise Unprocessable("a receipt needs message_id and status 'delivered' or 'failed'", field="status")
-    now = clock.now()
-    row = session.scalars(select(Notification).where(Notification.provider == provider,
-                                                     Notification.provider_message_id == mid).with_for_update()).first()
-    receipt = DeliveryReceipt(provider=provider, provider_message_id=mid[:120], status=status,
-                              error_code=str(payload.get("error_code") or "")[:40] or None,
-                              notification_id=row.id if row else None, payload=payload, received_at=now,
-                              outcome="unknown")
-    session.add(receipt)
-    if row is None:
-        session.flush()
-        return ReceiptOutcome("unknown", None, None)
-    receipt.outcome = _receipt_effect(session, row, status, provider, now)
-    session.flush()
-    return ReceiptOutcome(receipt.outcome, row.id, row.status)
-
-
-def _receipt_effect(session: Session, row: Notification, status: str, provider: str, now: dt.datetime) -> str:
-    if row.status != SENT:
-        session.add(NotificationEvent(notification_id=row.id, at=now, kind="receipt-ignored", channel=row.channel,
-                                      provider=provider, detail=f"{status} receipt while {row.status}"))
-        return "duplicate"
-    row.updated_at = now
-    if status == "delivered":
-        row.status, row.delivered_at, row.deliver_by = DELIVERED, now, None
-        session.add(NotificationEvent(notification_id=row.id, at=now, kind="delivered", channel=row.channel,
-                                      provider=provider, detail="delivery receipt"))
-    else:
-        values: dict[str, Any] = {}
-        later: list[tuple[str, str, str | None]] = []
-        row.last_error = "the provider reported the message undelivered"
-        session.add(NotificationEvent(notification_id=row.id, at=now, kind="receipt-failed", channel=row.channel,
-                                      provider=provider, detail="delivery receipt: failed"))
-        _next_channel(values, row, now, "undelivered", later)
-        for k, val in values.items():
-            setattr(row, k, val)
-        for kind, detail, ch in later:
-            session.add(NotificationEvent(notification_id=row.id, at=now, kind=kind, channel=ch, detail=detail))
-    return "applied"
-
-
-def _match_early_receipts(session: Session, sent: dict[tuple[str, str], int], now: dt.datetime) -> None:
-    """Apply receipts that arrived before the send was recorded (the provider was faster than our commit)."""
-    mids = [m for _, m in sent]
-    early = list(session.scalars(select(DeliveryReceipt).where(
-        DeliveryReceipt.notification_id.is_(None), DeliveryReceipt.provider_message_id.in_(mids))))
-    for rc in early:
-        nid = sent.get((rc.provider, rc.provider_message_id))
-        if nid is None:
-            continue
-        row = session.get(Notification, nid)
-        if row is None:
-            continue
-        session.refresh(row)
-        rc.notification_id = nid
-        _receipt_effect(session, row, rc.status, rc.provider, now)
-        rc.outcome = "matched-later"
-    session.flush()
 
 
 # --- operator view ---------------------------------------------------------------------------------
@@ -751,5 +406,5 @@ def failures(session: Session, limit: int = 100) -> list[Notification]:
     return list(session.scalars(q))
 
 
-__all__ = ["Contact", "EnqueueRequest", "enqueue", "enqueue_many", "inbox_for", "set_preferences", "dispatch_once",
-           "apply_receipt", "verify_receipt", "stats", "history", "failures", "quiet_until"]
+__all__ = ["Contact", "EnqueueRequest", "enqueue", "enqueue_many", "inbox_for", "set_preferences", "stats", "history",
+           "failures"]

@@ -6,7 +6,7 @@ from sqlalchemy.engine import Engine
 
 from chudong.kit.jobs import periodic
 from chudong.notifications.providers import get_providers
-from chudong.notifications.service import dispatch_once
+from chudong.notifications.dispatch import dispatch_once
 
 
 @periodic("notifications.dispatch", every=1.0)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from jinja2 import StrictUndefined, TemplateSyntaxError, meta
+from jinja2 import StrictUndefined, TemplateSyntaxError, meta, nodes
 from jinja2.exceptions import UndefinedError
 from jinja2.sandbox import SandboxedEnvironment
 
@@ -59,6 +59,48 @@ class Rendered:
         if self.sms:
             d["sms"] = {"encoding": self.sms.encoding, "segments": self.sms.segments}
         return d
+
+
+class Substitution:
+    """A template that is only literal text and ``{{ variable }}`` outputs, rendered without Jinja's machinery.
+
+    Every built-in template is of this kind. The output is exactly Jinja's (``str`` of each
+    value, no autoescape, the trailing newline dropped at parse time) and a missing variable
+    raises Jinja's own ``UndefinedError``, so a compiled Jinja template and a Substitution are
+    interchangeable; a Substitution costs about a tenth (enqueue renders every planned channel).
+    """
+
+    __slots__ = ("parts",)
+
+    def __init__(self, parts: tuple[tuple[bool, str], ...]) -> None:
+        self.parts = parts  # (is_variable, literal text or variable name)
+
+    @classmethod
+    def of(cls, ast: nodes.Template) -> Substitution | None:
+        """Return the Substitution equivalent to a parsed template, or None if it uses anything else."""
+        if len(ast.body) != 1 or not isinstance(ast.body[0], nodes.Output):
+            return None
+        parts: list[tuple[bool, str]] = []
+        for node in ast.body[0].nodes:
+            if isinstance(node, nodes.TemplateData):
+                parts.append((False, node.data))
+            elif isinstance(node, nodes.Name) and node.ctx == "load" and node.name not in _env.globals:
+                parts.append((True, node.name))
+            else:
+                return None
+        return cls(tuple(parts))
+
+    def render(self, context: dict[str, Any]) -> str:
+        """Return the text with the variables filled in; a missing one raises UndefinedError."""
+        out = []
+        for is_variable, text in self.parts:
+            if not is_variable:
+                out.append(text)
+            elif text in context:
+                out.append(str(context[text]))
+            else:
+                raise UndefinedError(f"{text!r} is undefined")
+        return "".join(out)
 
 
 @dataclass
@@ -135,7 +177,8 @@ def load_template(path: Path) -> MessageTemplate:
                 if unknown:
                     raise _fail(path, f"{channel} {lang} uses unknown variable {unknown[0]!r} "
                                       f"(declared: {', '.join(variables) or 'none'})")
-                compiled[(channel, lang, part)] = _env.from_string(source)
+                # Compiled once per template version (the catalogue is cached per process).
+                compiled[(channel, lang, part)] = Substitution.of(ast) or _env.from_string(source)
     sample = data.get("sample") or {}
     missing_sample = [v for v in variables if v not in sample]
     if missing_sample:
