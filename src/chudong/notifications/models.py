@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from chudong.db import Base, UTCDateTime
@@ -33,6 +33,9 @@ class Notification(Base):
         UniqueConstraint("event_key", "step", "recipient_key"),
         Index("ix_notification_status_due_at", "status", "due_at"),
         Index("ix_notification_provider_message", "provider", "provider_message_id"),
+        # the dispatcher's "sent, no receipt in time" query: only rows waiting to fall back have deliver_by
+        Index("ix_notification_overdue", "deliver_by", postgresql_where=text("deliver_by IS NOT NULL"),
+              sqlite_where=text("deliver_by IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(_ID, primary_key=True)
