@@ -124,3 +124,21 @@ def test_leader_pages_need_a_leader(client):
     r = client.get("/leader/index", headers={"accept": "text/html"}, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/staff/signin"
     assert client.get("/leader/reports/monthly.pdf", follow_redirects=False).status_code == 401
+
+
+def test_leader_index_page_ranks_units_and_downloads_reports(client, session, units_and_dossiers):
+    from tests.portal.helpers import staff_account, staff_signin
+
+    unit, _ = units_and_dossiers
+    staff_account(session, "leader", "leader")
+    session.commit()
+    staff_signin(client, "leader")
+    r = client.get("/leader/index?period=2026-10", headers={"accept": "text/html"})
+    assert r.status_code == 200
+    assert 'id="unit-ranking"' in r.text and f"unit={unit}" in r.text
+    r = client.get(f"/leader/index?period=2026-10&unit={unit}", headers={"accept": "text/html"})
+    assert r.status_code == 200 and 'id="unit-ranking"' not in r.text  # one unit: no ranking
+    pdf = client.get("/leader/reports/monthly.pdf?period=2026-10")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
+    csv_text = client.get("/leader/reports/monthly.csv?period=2026-10").content.decode("utf-8-sig")
+    assert csv_text.splitlines()[1].startswith(unit + ",")

@@ -97,3 +97,100 @@ def test_period_parse(text, start, end):
 def test_period_parse_rejects(bad):
     with pytest.raises(Unprocessable):
         Period.parse(bad)
+
+
+# ---------------------------------------------------------------- one pass, per unit
+
+
+@pytest.fixture
+def two_units(session, clock):
+    from sqlalchemy import select
+
+    from chudong.dossiers.models import Unit
+    from tests.dossiers import builders as db
+
+    db.units(session)
+    first, second = session.scalars(select(Unit.code).order_by(Unit.code).limit(2)).all()
+    # first unit: 2 dossiers, one settled early with a result, one overdue at the desk
+    early = b.dossier(session, unit=first, settled_on=D(2026, 10, 6), settlement_class="early", status="closed")
+    b.result(session, early)
+    b.dossier(session, unit=first, received_on=D(2026, 10, 1), due_on=D(2026, 10, 6), confirmed_by="officer:desk")
+    # second unit: 1 dossier settled late and rated 5, confirmed online
+    late = b.dossier(session, unit=second, settled_on=D(2026, 10, 20), settlement_class="late", status="closed")
+    b.rating(session, late, 5)
+    # no handling unit: in progress within the deadline
+    b.dossier(session, received_on=D(2026, 10, 28), due_on=D(2026, 11, 3))
+    session.flush()
+    return first, second
+
+
+def _ratio(inputs, name):
+    r = getattr(inputs, name)
+    return r.numerator, r.denominator
+
+
+def test_a_second_citizen_confirmation_counts_once(session, october):
+    from chudong.dossiers.models import DossierEvent
+
+    d = october["early"]
+    session.add(DossierEvent(dossier_id=d.id, seq=9, kind="confirmed", from_status="offered", to_status="confirmed",
+                             actor="citizen:1", at=d.opened_at, data={}))
+    session.flush()
+    # province (index read whole and joined) and service scope (probed per dossier) both count it once
+    assert _ratio(index_inputs(session, OCT), "full_online") == (4, 5)
+    assert _ratio(index_inputs(session, OCT), "progress_ok") == (3, 5)  # no row doubled by the join
+    assert _ratio(index_inputs(session, OCT, Scope(service_id="birth-registration")), "full_online") == (4, 5)
+
+
+def test_units_sum_to_the_province_in_one_pass(session, two_units):
+    from chudong.analytics.service import index_by_unit
+
+    first, second = two_units
+    province, units = index_by_unit(session, OCT)
+    by_code = {u.unit_code: u.result for u in units}
+    assert set(by_code) == {first, second, None}
+    assert province == compute_index(session, OCT)
+    for code in (first, second):
+        assert by_code[code] == compute_index(session, OCT, Scope(unit_code=code))
+    progress = {code: next(i.ratio for i in r.indicators if i.key == "progress") for code, r in by_code.items()}
+    assert (progress[first].numerator, progress[first].denominator) == (1, 2)  # early; the overdue one is not
+    assert (progress[second].numerator, progress[second].denominator) == (0, 1)  # settled late
+    assert (progress[None].numerator, progress[None].denominator) == (1, 1)  # in progress within deadline
+    online = {code: next(i.ratio for i in r.indicators if i.key == "full_online") for code, r in by_code.items()}
+    assert (online[first].numerator, online[first].denominator) == (1, 2)
+    assert units[-1].result.total is not None and units[0].result.total >= units[-1].result.total  # best first
+
+
+def test_units_without_dossiers_in_the_period(session, two_units):
+    from chudong.analytics.service import index_by_unit
+
+    province, units = index_by_unit(session, Period.parse("2025-01"))  # before any was received
+    assert units == [] and next(i for i in province.indicators if i.key == "progress").points is None
+
+
+def test_settled_after_the_period_was_in_progress_at_its_end(session, october):
+    # received in October, settled in November: at October's end it was in progress —
+    # within its deadline for the first, already late for the second
+    b.dossier(session, received_on=D(2026, 10, 27), due_on=D(2026, 11, 4), settled_on=D(2026, 11, 3),
+              settlement_class="on_time", status="closed")
+    b.dossier(session, received_on=D(2026, 10, 2), due_on=D(2026, 10, 9), settled_on=D(2026, 11, 2),
+              settlement_class="late", status="closed")
+    session.flush()
+    assert _ratio(index_inputs(session, OCT), "progress_ok") == (4, 7)
+    # neither was settled in October: the satisfaction population is unchanged
+    assert _ratio(index_inputs(session, OCT), "dossiers_satisfied") == (1, 3)
+
+
+@pytest.mark.parametrize(("key", "attr"), [("progress", "progress_ok"), ("dossier_satisfaction", "dossiers_satisfied"),
+                                           ("components_digitised", "components_digitised")])
+def test_drill_down_is_the_complement_of_the_numerator(session, october, key, attr):
+    b.dossier(session, received_on=D(2026, 10, 27), due_on=D(2026, 11, 4), settled_on=D(2026, 11, 3),
+              settlement_class="on_time", status="closed", prefill_share=0.25)
+    b.rating(session, october["late"], 1, complaint=True)  # late and unhappy: counted against once
+    session.flush()
+    for scope in (Scope(), Scope(service_id="birth-registration")):
+        ratio = getattr(index_inputs(session, OCT, scope), attr)
+        out = explain(session, key, OCT, scope)
+        assert out["total"] == ratio.denominator
+        assert out["total"] - out["counted_against"] == ratio.numerator
+        assert len(out["dossiers"]) == out["counted_against"]

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from chudong.analytics import opendata, reports
-from chudong.analytics.service import Period, Scope, compute_index, explain
+from chudong.analytics.service import Period, Scope, compute_index, explain, index_by_unit
 from chudong.kit import clock
 from chudong.portal.pages import page
 from chudong.portal.security import WebUser, staff_user
@@ -33,11 +33,14 @@ def index_page(request: Request, session: SessionDep, user: Leader, period: str 
     """Show the Decision 766 index with its indicators and a drill-down to dossiers."""
     p = Period.parse(period or _last_month())
     scope = Scope(unit_code=unit or None, service_id=service or None)
-    result = compute_index(session, p, scope)
+    if scope.unit_code:
+        result, units = compute_index(session, p, scope), []
+    else:  # the province (or a service) and the ranking of its units come from the same single pass
+        result, units = index_by_unit(session, p, scope)
     detail = explain(session, drill, p, scope) if drill else None
     from chudong.analytics.kpi import non_take_up_by_service, pilot_kpis
 
-    return page(request, "analytics/index.html", r=result, period=p, period_text=period or _last_month(),
+    return page(request, "analytics/index.html", r=result, units=units, period=p, period_text=period or _last_month(),
                 unit=unit or "", service=service or "", detail=detail, kpis=pilot_kpis(session, p),
                 non_take_up=non_take_up_by_service(session, p.end))
 

@@ -1,9 +1,11 @@
 """Counts behind the Decision 766 index, from the platform's own data, for any scope and period.
 
-One grouped query per table (``dossier``, ``dossier_result``, ``dossier_rating``,
-``dossier_event``), filtered by indexed columns, so a province-year of a million dossiers
-is a handful of scans. Each indicator's population can be listed (``explain``) so a leader
-can drill down from a score to the dossiers that made it.
+One pass: a single query over ``dossier`` outer-joined to its citizen confirmations (a
+partial index of ``dossier_event``), its result (``dossier_id, issued_at`` index) and its
+rating, counting every indicator with ``COUNT(*) FILTER (WHERE …)`` — optionally grouped by
+handling unit, since the counts are additive. A province-year of a million dossiers is one
+scan. Each indicator's population can be listed (``explain``) so a leader can drill down
+from a score to the dossiers that made it.
 
 Indicators without data in chudong are *not applicable* (denominator 0), never 100%:
 online payment (the catalogue has no fee-bearing procedure yet), e-certified copies (no
@@ -15,9 +17,9 @@ and count against dossier satisfaction).
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 
-from sqlalchemy import and_, case, exists, func, or_, select
+from sqlalchemy import and_, exists, false, func, null, or_, select
 from sqlalchemy.orm import Session
 
 from chudong.analytics.index766 import IndexInputs, IndexResult, Ratio, compute
@@ -104,78 +106,182 @@ def _catalogue_ratios(scope: Scope) -> tuple[Ratio, Ratio, Ratio, Ratio]:
     return Ratio(with_basis, total), Ratio(complete, total), Ratio(0, 0), Ratio(connected, total)
 
 
-def index_inputs(session: Session, period: Period, scope: Scope = Scope()) -> IndexInputs:
-    """Count, for the scope and period, everything the index needs."""
+APPROVED = ("approved", "result_issued", "closed")
+
+
+@dataclass(frozen=True)
+class IndexCounts:
+    """The dossier counts behind the index for one scope (additive: units sum to the province)."""
+
+    total: int = 0  # dossiers of the period
+    progress_ok: int = 0
+    synced: int = 0
+    digitised: int = 0
+    reused: int = 0
+    population: int = 0
+    online: int = 0
+    eligible_online: int = 0
+    settled: int = 0  # settled in the period
+    with_result: int = 0
+    approved: int = 0
+    unsatisfied: int = 0
+    structured: int = 0
+
+    def __add__(self, other: IndexCounts) -> IndexCounts:
+        return IndexCounts(*(a + b for a, b in zip(astuple(self), astuple(other))))
+
+
+@dataclass(frozen=True)
+class _Conditions:
+    """The SQL conditions on ``dossier`` that define the index's populations for a period."""
+
+    of_period: object  # received by the end and not settled before the start
+    settled_in: object  # settled within the period
+    progress_ok: object  # settled early/on time in it, or in progress within the deadline at its end
+
+
+def _conditions(period: Period) -> _Conditions:
     start, end = period.start, period.end
-    start_ts = dt.datetime.combine(start, dt.time(), dt.UTC)
-    end_ts = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), dt.UTC)
-    scoped = scope.filters()
-    # dossiers of the period: received by its end and not settled before it started
     of_period = and_(Dossier.received_on.is_not(None), Dossier.received_on <= end,
-                     or_(Dossier.settled_on.is_(None), Dossier.settled_on >= start), *scoped)
+                     or_(Dossier.settled_on.is_(None), Dossier.settled_on >= start))
     settled_in = and_(Dossier.settled_on.is_not(None), Dossier.settled_on >= start, Dossier.settled_on <= end)
-    unsettled_in_time = and_(or_(Dossier.settled_on.is_(None), Dossier.settled_on > end),
-                             Dossier.status.in_(sorted(IN_PROGRESS)), or_(Dossier.due_on.is_(None), Dossier.due_on >= end))
-    good = or_(and_(settled_in, Dossier.settlement_class.in_(("early", "on_time"))), unsettled_in_time)
-    row = session.execute(
-        select(
-            func.count(Dossier.id),
-            func.sum(case((good, 1), else_=0)),
-            func.sum(case((Dossier.event_count > 0, 1), else_=0)),
-            func.sum(case((Dossier.prefill_share >= 1.0, 1), else_=0)),
-            func.sum(case((Dossier.prefill_share > 0, 1), else_=0)),
-            func.sum(case((and_(Dossier.prefill_share > 0, Dossier.person_id.is_not(None)), 1), else_=0)),
-            func.sum(case((Dossier.life_event_id.is_not(None), 1), else_=0)),
-        ).where(of_period)
-    ).one()
-    total, progress_ok, synced, digitised, reused, population, proactive = (_n(v) for v in row)
+    # in progress at the end: still open now, or settled only after the end (it was open then)
+    open_at_end = or_(and_(Dossier.settled_on.is_(None), Dossier.status.in_(sorted(IN_PROGRESS))),
+                      Dossier.settled_on > end)
+    in_time = and_(open_at_end, or_(Dossier.due_on.is_(None), Dossier.due_on >= end))
+    good = or_(and_(settled_in, Dossier.settlement_class.in_(("early", "on_time"))), in_time)
+    return _Conditions(of_period, settled_in, good)
 
+
+def _unsatisfied():
+    """Settled late, rated 2 or less, or complained about (needs ``dossier_rating`` outer-joined)."""
+    return or_(Dossier.settlement_class == "late",
+               and_(DossierRating.dossier_id.is_not(None), or_(DossierRating.score <= 2, DossierRating.complaint.is_(True))))
+
+
+def _count_columns(period: Period, *, probe_online: bool) -> tuple[list, list]:
+    """Return the FILTER-counted columns of the one-pass query, its condition and the joins it needs.
+
+    ``probe_online`` decides how "confirmed by the citizen" is found: per dossier through the
+    partial index (cheap for a unit or a service, a few percent of the dossiers), or by
+    reading that index once in dossier order and joining (cheaper for the whole province).
+    Both count a dossier once however many such events it has.
+    """
+    start_ts = dt.datetime.combine(period.start, dt.time(), dt.UTC)
+    end_ts = dt.datetime.combine(period.end + dt.timedelta(days=1), dt.time(), dt.UTC)
+    c = _conditions(period)
+    of_period, settled_in, good = c.of_period, c.settled_in, c.progress_ok
+    approved = Dossier.status.in_(APPROVED)
     # online: confirmed by the citizen through the portal (an event by a citizen principal)
-    online = _n(session.scalar(
-        select(func.count(Dossier.id)).where(of_period, exists().where(
-            DossierEvent.dossier_id == Dossier.id, DossierEvent.kind == "confirmed",
-            DossierEvent.actor.like("citizen:%")))))
-    eligible_online = _n(session.scalar(
-        select(func.count(Dossier.id)).where(of_period, Dossier.kind == "dossier", Dossier.parent_id.is_(None))))
+    citizen_confirmed = (DossierEvent.kind == "confirmed", DossierEvent.actor.like("citizen:%"))
+    joins: list = []
+    if probe_online:
+        online = exists().where(DossierEvent.dossier_id == Dossier.id, *citizen_confirmed)
+    else:
+        confirmed = (select(DossierEvent.dossier_id).where(*citizen_confirmed)
+                     .group_by(DossierEvent.dossier_id).subquery("online"))
+        joins.append((confirmed, confirmed.c.dossier_id == Dossier.id))
+        online = confirmed.c.dossier_id.is_not(None)
+    # dossier_result and dossier_rating hold at most one row per dossier: these joins add no rows
+    joins += [(DossierResult, DossierResult.dossier_id == Dossier.id), (DossierRating, DossierRating.dossier_id == Dossier.id)]
+    has_result = DossierResult.dossier_id.is_not(None)
 
-    settled_row = session.execute(
-        select(
-            func.count(Dossier.id),
-            func.sum(case((and_(Dossier.status.in_(("approved", "result_issued", "closed")),
-                                exists().where(DossierResult.dossier_id == Dossier.id)), 1), else_=0)),
-            func.sum(case((Dossier.status.in_(("approved", "result_issued", "closed")), 1), else_=0)),
-            func.sum(case((or_(Dossier.settlement_class == "late",
-                               exists().where(DossierRating.dossier_id == Dossier.id,
-                                              or_(DossierRating.score <= 2, DossierRating.complaint.is_(True)))), 1),
-                          else_=0)),
-        ).where(settled_in, *scoped)
-    ).one()
-    settled, with_result, approved, unsatisfied = (_n(v) for v in settled_row)
-    structured = _n(session.scalar(
-        select(func.count(DossierResult.id)).join(Dossier, Dossier.id == DossierResult.dossier_id)
-        .where(settled_in, *scoped, DossierResult.issued_at >= start_ts, DossierResult.issued_at < end_ts)))
-    results = structured  # every result row is stored as structured data (DossierResult.data)
+    def n(*conds):
+        return func.count().filter(and_(*conds))
 
+    columns = [
+        n(of_period), n(of_period, good), n(of_period, Dossier.event_count > 0),
+        n(of_period, Dossier.prefill_share >= 1.0), n(of_period, Dossier.prefill_share > 0),
+        n(of_period, Dossier.prefill_share > 0, Dossier.person_id.is_not(None)),
+        n(of_period, online), n(of_period, Dossier.kind == "dossier", Dossier.parent_id.is_(None)),
+        n(settled_in), n(settled_in, approved, has_result), n(settled_in, approved),
+        n(settled_in, _unsatisfied()),
+        # every result row is stored as structured data (DossierResult.data)
+        n(settled_in, has_result, DossierResult.issued_at >= start_ts, DossierResult.issued_at < end_ts),
+    ]
+    return columns, [or_(of_period, settled_in), *joins]
+
+
+def _without_jit(session: Session) -> None:
+    """Turn PostgreSQL's JIT off for this transaction: compiling the wide aggregate costs more than it saves."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.set_config("jit", "off", True)))
+
+
+def dossier_counts(session: Session, period: Period, scope: Scope = Scope(), *,
+                   by_unit: bool = False) -> dict[str | None, IndexCounts]:
+    """Count everything the index needs in one pass over the scope's dossiers (per handling unit if asked).
+
+    Without ``by_unit`` the answer has the single key ``None``.
+    """
+    narrow = bool(scope.unit_code or scope.service_id) and not by_unit
+    columns, (where, *joins) = _count_columns(period, probe_online=narrow)
+    query = select(Dossier.handling_unit_code if by_unit else null(), *columns).select_from(Dossier)
+    for target, on in joins:
+        query = query.outerjoin(target, on)
+    query = query.where(where, *scope.filters())
+    if by_unit:
+        query = query.group_by(Dossier.handling_unit_code)
+    _without_jit(session)
+    out = {key: IndexCounts(*(_n(v) for v in values)) for key, *values in session.execute(query)}
+    if not by_unit:
+        out.setdefault(None, IndexCounts())
+    return out
+
+
+def inputs_from_counts(c: IndexCounts, scope: Scope = Scope()) -> IndexInputs:
+    """Turn dossier counts into the index inputs (with the scope's catalogue indicators)."""
     published, complete, updated, connected = _catalogue_ratios(scope)
     return IndexInputs(
         procedures_published_on_time=published,
         procedures_updated_on_time=updated,
         procedures_complete_content=complete,
-        dossiers_status_synced=Ratio(synced, total),
-        progress_ok=Ratio(progress_ok, total),
-        full_online=Ratio(online, eligible_online),
+        dossiers_status_synced=Ratio(c.synced, c.total),
+        progress_ok=Ratio(c.progress_ok, c.total),
+        full_online=Ratio(c.online, c.eligible_online),
         paid_online=Ratio(0, 0),
         petitions_on_time=Ratio(0, 0),
         petitions_satisfied=Ratio(0, 0),
-        dossiers_satisfied=Ratio(settled - unsatisfied, settled),
-        electronic_results=Ratio(with_result, approved),
-        components_digitised=Ratio(digitised, total),
+        dossiers_satisfied=Ratio(c.settled - c.unsatisfied, c.settled),
+        electronic_results=Ratio(c.with_result, c.approved),
+        components_digitised=Ratio(c.digitised, c.total),
         e_certified_copies=Ratio(0, 0),
-        data_reused=Ratio(reused, total),
-        digitised_linked_for_reuse=Ratio(results, with_result),
-        dossiers_using_population_data=Ratio(population, total),
+        data_reused=Ratio(c.reused, c.total),
+        digitised_linked_for_reuse=Ratio(c.structured, c.with_result),
+        dossiers_using_population_data=Ratio(c.population, c.total),
         procedures_connected_population_data=connected,
     )
+
+
+def index_inputs(session: Session, period: Period, scope: Scope = Scope()) -> IndexInputs:
+    """Count, for the scope and period, everything the index needs (one query)."""
+    return inputs_from_counts(dossier_counts(session, period, scope)[None], scope)
+
+
+@dataclass(frozen=True)
+class UnitIndex:
+    """One handling unit's index in a ranking."""
+
+    unit_code: str | None
+    unit_name: str
+    result: IndexResult
+
+
+def index_by_unit(session: Session, period: Period, scope: Scope = Scope()) -> tuple[IndexResult, list[UnitIndex]]:
+    """Compute the scope's index and every handling unit's from the same single pass.
+
+    Counts are additive, so the scope's figure is the sum of its units' (dossiers without a
+    handling unit included). Units are ranked best first; units without a score come last.
+    """
+    from chudong.dossiers.models import Unit
+
+    per_unit = dossier_counts(session, period, scope, by_unit=True)
+    total = sum(per_unit.values(), IndexCounts())
+    names = dict(session.execute(select(Unit.code, Unit.name).where(Unit.code.in_([k for k in per_unit if k]))).all())
+    units = [UnitIndex(code, names.get(code, code) if code else "—", compute(inputs_from_counts(c, scope)))
+             for code, c in per_unit.items()]
+    units.sort(key=lambda u: (u.result.total is None, -(u.result.total or 0), u.unit_name))
+    return compute(inputs_from_counts(total, scope)), units
 
 
 def compute_index(session: Session, period: Period, scope: Scope = Scope()) -> IndexResult:
@@ -185,37 +291,36 @@ def compute_index(session: Session, period: Period, scope: Scope = Scope()) -> I
 
 EXPLAIN = {
     # indicator key → (what the population is, SQL condition on Dossier for "counted as good")
-    "progress": "dossiers of the period; good = settled early/on time in the period or in progress within deadline",
+    "progress": "dossiers of the period; good = settled early/on time in the period, or in progress at its end "
+                "(still open, or settled only later) within the deadline",
     "dossier_satisfaction": "dossiers settled in the period; bad = late, rated ≤ 2 or complained",
     "components_digitised": "dossiers of the period; good = every field pre-filled from a registry",
 }
 
 
 def explain(session: Session, key: str, period: Period, scope: Scope = Scope(), limit: int = 200) -> dict:
-    """List the dossiers behind an indicator: the population and the ones that counted against it."""
-    start, end = period.start, period.end
+    """List the dossiers behind an indicator: the population and the ones that counted against it.
+
+    The population and "counted as good" are the very conditions the index counts with, so
+    population − counted against = the indicator's numerator.
+    """
+    c = _conditions(period)
     scoped = scope.filters()
-    of_period = and_(Dossier.received_on.is_not(None), Dossier.received_on <= end,
-                     or_(Dossier.settled_on.is_(None), Dossier.settled_on >= start), *scoped)
-    settled_in = and_(Dossier.settled_on.is_not(None), Dossier.settled_on >= start, Dossier.settled_on <= end)
+    query = select(Dossier.code, Dossier.service_id, Dossier.status, Dossier.due_on, Dossier.settled_on,
+                   Dossier.settlement_class).select_from(Dossier)
+    count = select(func.count()).select_from(Dossier)
     if key == "progress":
-        population = of_period
-        bad = and_(of_period, or_(and_(settled_in, Dossier.settlement_class == "late"),
-                                  and_(Dossier.status.in_(sorted(IN_PROGRESS)), Dossier.due_on < end)))
+        population, bad = c.of_period, ~func.coalesce(c.progress_ok, false())
     elif key == "dossier_satisfaction":
-        population = and_(settled_in, *scoped)
-        bad = and_(population, or_(Dossier.settlement_class == "late", exists().where(
-            DossierRating.dossier_id == Dossier.id, or_(DossierRating.score <= 2, DossierRating.complaint.is_(True)))))
+        population, bad = c.settled_in, _unsatisfied()
+        rating = (DossierRating, DossierRating.dossier_id == Dossier.id)  # at most one per dossier: no row doubled
+        query, count = query.outerjoin(*rating), count.outerjoin(*rating)
     elif key == "components_digitised":
-        population = of_period
-        bad = and_(of_period, Dossier.prefill_share < 1.0)
+        population, bad = c.of_period, ~func.coalesce(Dossier.prefill_share >= 1.0, false())
     else:
         raise Unprocessable(f"no drill-down for {key!r}; available: {', '.join(sorted(EXPLAIN))}", field="indicator")
-    total = _n(session.scalar(select(func.count(Dossier.id)).where(population)))
-    against = session.execute(
-        select(Dossier.code, Dossier.service_id, Dossier.status, Dossier.due_on, Dossier.settled_on, Dossier.settlement_class)
-        .where(bad).order_by(Dossier.due_on).limit(limit)
-    ).all()
-    n_bad = _n(session.scalar(select(func.count(Dossier.id)).where(bad)))
-    return {"indicator": key, "population": EXPLAIN[key], "total": total, "counted_against": n_bad,
-            "dossiers": [dict(r._mapping) for r in against]}
+    bad = and_(population, *scoped, bad)
+    total = _n(session.scalar(select(func.count()).select_from(Dossier).where(population, *scoped)))
+    against = session.execute(query.where(bad).order_by(Dossier.due_on, Dossier.code).limit(limit)).all()
+    return {"indicator": key, "population": EXPLAIN[key], "total": total,
+            "counted_against": _n(session.scalar(count.where(bad))), "dossiers": [dict(r._mapping) for r in against]}
