@@ -37,6 +37,20 @@ def test_dispatch_job_is_registered():
     assert "notifications.dispatch" in registered_jobs()
 
 
+def test_dispatch_job_sends_a_backlog_batch_after_batch_in_one_run(engine, session, clock, monkeypatch):
+    from chudong.notifications import tasks
+
+    providers = fake_providers(notify_settings(batch_size=2))
+    monkeypatch.setattr(tasks, "get_providers", lambda: providers)
+    for i in range(5):
+        enqueue(session, event_key=f"d:job{i}", step="started", person_id=person(session).id,
+                template_id="dossier-started", context=CONTEXT)
+    session.commit()
+    assert tasks.dispatch(engine) == 5  # batches of 2, 2 and 1: the short batch ends the run
+    assert len(providers.sms[0].sent) == 5
+    assert tasks.dispatch(engine) == 0
+
+
 def test_receipt_that_overtakes_the_send_record_is_applied_later(engine, session, clock):
     with session_factory(engine)() as s:
         p = person(s, phone="+84900000003")

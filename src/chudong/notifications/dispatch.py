@@ -65,9 +65,16 @@ log = logging.getLogger("chudong.notifications")
 RECEIPT_CHANNELS = ("sms", "zalo")  # channels whose providers send delivery receipts
 _N = Notification.__table__
 _E = NotificationEvent.__table__
-# What a dispatcher reads of a due row (the address column is decrypted by its column type).
+# What a dispatcher reads of a due row (the address column is decrypted by its column type), then the
+# message: PostgreSQL extracts the current channel's part of ``rendered`` (the rest is not sent).
 _COLUMNS = (_N.c.id, _N.c.channel, _N.c.channel_index, _N.c.channels, _N.c.attempts, _N.c.urgent,
-            _N.c.quiet_hours, _N.c.last_error, _N.c.destinations, _N.c.rendered)
+            _N.c.quiet_hours, _N.c.last_error, _N.c.destinations)
+
+
+def _read(session: Session) -> tuple[Any, ...]:
+    if session.get_bind().dialect.name == "postgresql":
+        return (*_COLUMNS, _N.c.rendered[_N.c.channel].label("message"))
+    return (*_COLUMNS, _N.c.rendered)
 
 
 @dataclass(slots=True)
@@ -92,10 +99,11 @@ class Claimed:
 
     @classmethod
     def of(cls, row: Any) -> Claimed:
-        """Build from a result row of :data:`_COLUMNS`."""
+        """Build from a result row of :func:`_read` (with the channel's ``message`` or all of ``rendered``)."""
         ch = row.channel
+        message = row.message if "message" in row._fields else (row.rendered or {}).get(ch)
         return cls(row.id, ch, row.channel_index, row.channels, row.attempts, row.urgent, row.quiet_hours,
-                   row.last_error, (row.destinations or {}).get(ch) or "", (row.rendered or {}).get(ch) or {})
+                   row.last_error, (row.destinations or {}).get(ch) or "", message or {})
 
 
 @dataclass
@@ -127,7 +135,7 @@ def lock_due(session: Session, limit: int, lease: float, now: dt.datetime) -> li
     session.execute(text("SELECT set_config('enable_bitmapscan', 'off', true), "
                          "set_config('idle_in_transaction_session_timeout', :ms, true)"),
                     {"ms": str(max(1000, int(lease * 1000)))})
-    q = (select(*_COLUMNS).where(*_due(now)).order_by(_N.c.due_at).limit(limit)
+    q = (select(*_read(session)).where(*_due(now)).order_by(_N.c.due_at).limit(limit)
          .with_for_update(skip_locked=True))
     return [Claimed.of(r) for r in session.execute(q).all()]
 
@@ -141,7 +149,7 @@ def claim(session: Session, worker: str, limit: int, lease: float, now: dt.datet
     """
     due = select(_N.c.id).where(*_due(now)).order_by(_N.c.due_at).limit(limit).with_for_update(skip_locked=True)
     stmt = (update(_N).where(_N.c.id.in_(due.scalar_subquery()))
-            .values(claimed_until=now + dt.timedelta(seconds=lease), claimed_by=worker).returning(*_COLUMNS))
+            .values(claimed_until=now + dt.timedelta(seconds=lease), claimed_by=worker).returning(*_read(session)))
     return [Claimed.of(r) for r in session.execute(stmt).all()]
 
 
@@ -358,7 +366,7 @@ def _apply(session: Session, outcomes: list[_Outcome], deferred: list[tuple[Clai
     return len(outcomes) + len(deferred)
 
 
-def _columns(table: Any, rows: list[dict[str, Any]], keys: tuple[str, ...]) -> dict[str, Any]:
+def _unnest_columns(table: Any, rows: list[dict[str, Any]], keys: tuple[str, ...]) -> dict[str, Any]:
     """PostgreSQL: an SQL expression per key for ``rows``: a typed parameter when every row has the same value,
     else the column of ``unnest(array, …) AS v(…)`` (one array parameter per varying column, ``v.id`` always).
 
@@ -383,7 +391,7 @@ def _update_rows(session: Session, updates: list[dict[str, Any]]) -> None:
     for keys, group in groups.items():
         cols = [k for k in keys if k != "id"]
         if pg:
-            exprs = _columns(_N, group, keys)
+            exprs = _unnest_columns(_N, group, keys)
             session.execute(update(_N).where(_N.c.id == exprs["id"]).values({k: exprs[k] for k in cols}))
         else:
             stmt = update(_N).where(_N.c.id == bindparam("b_id")).values({k: bindparam(f"b_{k}") for k in cols})
@@ -396,7 +404,7 @@ def _insert_rows(session: Session, table: Any, rows: list[dict[str, Any]]) -> No
         return
     if session.get_bind().dialect.name == "postgresql":
         keys = tuple(rows[0])
-        exprs = _columns(table, rows, keys)
+        exprs = _unnest_columns(table, rows, keys)
         session.execute(insert(table).from_select(keys, select(*(exprs[k] for k in keys))))
     else:
         session.execute(insert(table), rows)
