@@ -148,6 +148,9 @@ def populate(engine, population: int, due: int, seed: float = 0.42) -> dict[str,
     with engine.begin() as conn:
         for stmt in statements:
             conn.execute(text(stmt))
+    # the server-side SQL wrote personal ID numbers and incomes in plaintext: the privacy
+    # migration seals them, as it would a real database (chudong.privacy)
+    upgrade(engine, "20261122_0010")
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE"))
         counts = {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
@@ -166,7 +169,7 @@ def measure(population: int, due: int, runs: int) -> tuple[float, int, dict[str,
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     engine = make_engine(make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False))
     try:
-        upgrade(engine, "20261121_0005")  # registry + rules tables only
+        upgrade(engine, "20261121_0009")  # the schema before personal data was sealed (populate seals it)
         with session_factory(engine)() as s:
             load_units(s)
             s.commit()

@@ -160,10 +160,48 @@ def upgrade(engine: Engine, revision: str = "heads") -> None:
     """Apply migrations up to ``revision`` on ``engine``'s database."""
     from alembic import command
 
+    _migrate(engine, command.upgrade, revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Undo migrations down to ``revision`` on ``engine``'s database."""
+    from alembic import command
+
+    _migrate(engine, command.downgrade, revision)
+
+
+def _migrate(engine: Engine, step, revision: str) -> None:
     cfg = alembic_config(engine.url.render_as_string(False))
+    if engine.dialect.name == "sqlite":
+        _migrate_sqlite(engine, cfg, step, revision)
+        return
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+        step(cfg, revision)
+
+
+def _migrate_sqlite(engine: Engine, cfg, step, revision: str) -> None:
+    """Migrate SQLite the way its manual says to rebuild tables: foreign keys off, checked before commit.
+
+    SQLite changes a column by copying the table (Alembic's batch mode); with foreign keys
+    on, dropping a table that other rows refer to fails, so a migration that alters the
+    person index could not run on a database holding data.
+    """
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA foreign_keys=OFF")  # only takes effect outside a transaction
+        conn.commit()
+        try:
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                step(cfg, revision)
+                broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    table, rowid, parent, _ = broken[0]
+                    raise RuntimeError(f"migration left {len(broken)} broken foreign key(s), e.g. {table} row "
+                                       f"{rowid} → {parent}; nothing was committed")
+        finally:
+            conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+            conn.commit()
 
 
 def table_names(engine: Engine) -> list[str]:

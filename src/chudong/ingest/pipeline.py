@@ -11,6 +11,11 @@ One run = one file (or HTTP body) of one feed from one agency:
 3. after the last chunk: records without an exact personal-ID link go to probabilistic
    linkage in one batch, and linked records are compared with the registry (conflicts).
 
+The statements are raw SQL, so this module seals personal data itself (``chudong.privacy``):
+the stage holds ciphertext and search hashes only, joins on ``person.pid_hash``, and each
+value is sealed once and the same ciphertext used for the table column and the stored
+normalised record. Content hashes are keyed, so they cannot be brute-forced back into IDs.
+
 All data writes of a run happen inside one savepoint: a file-level problem found at any
 point (encoding, broken quoting) rolls the whole file back, and the run is recorded as
 rejected with the reason.
@@ -22,7 +27,6 @@ import json
 import queue
 import threading
 from operator import itemgetter
-from hashlib import sha256
 from json.encoder import encode_basestring as _quote
 from dataclasses import dataclass, field
 from typing import BinaryIO, Callable
@@ -37,7 +41,8 @@ from chudong.ingest.feeds import CSV_FEEDS, FHIR_FEEDS, Context, Rejected, Valid
 from chudong.ingest.reader import FileRejected, UnknownFeed, read_csv
 from chudong.kit import clock
 from chudong.kit.errors import Forbidden, NotFound
-from chudong.registry.models import Agency, IngestRejection, IngestRun
+from chudong.privacy.crypto import keyring
+from chudong.registry.models import NORMALISED_SEALED, Agency, IngestRejection, IngestRun
 
 CHUNK = 20_000
 RECORD_PREVIEW = 500  # characters of a rejected record kept in the report
@@ -114,15 +119,18 @@ class RunResult:
 # Every stage has the common columns below, then the feed's own (taken from the normalised
 # record by name). Statements refer to the stage as {stg}.
 
+# (raw, pid and the personal domain columns are sealed; *_hash are search hashes)
 COMMON = [("source_key", "text"), ("content_hash", "text"), ("raw", "text"), ("normalised", "json"),
-          ("pid", "text"), ("ward_code", "int"), ("ward_received", "int"), ("ward_ambiguous", "int"),
-          ("rec_id", "int"), ("rec_new", "int"), ("person_id", "int"), ("person_new", "int")]
+          ("pid", "text"), ("pid_hash", "text"), ("ward_code", "int"), ("ward_received", "int"),
+          ("ward_ambiguous", "int"), ("rec_id", "int"), ("rec_new", "int"), ("person_id", "int"),
+          ("person_new", "int")]
 
 DOMAIN_COLUMNS: dict[str, list[tuple[str, str]]] = {
+    # persons: the plain columns first, then the sealed ones with their search hashes (see CsvRun.row)
     "persons": [("full_name", "text"), ("name_key", "text"), ("birth_date", "date"), ("sex", "text"),
-                ("ethnicity", "text"), ("household_code", "text"), ("phone", "text"), ("email", "text"),
-                ("zalo_id", "text"), ("death_date", "date")],
-    "households": [("household_code", "text"), ("area_type", "text"), ("income_per_person", "int"),
+                ("ethnicity", "text"), ("household_code", "text"), ("zalo_id", "text"), ("death_date", "date"),
+                ("phone", "text"), ("phone_hash", "text"), ("email", "text"), ("email_hash", "text")],
+    "households": [("household_code", "text"), ("area_type", "text"), ("income_per_person", "text"),
                    ("survey_date", "date"), ("deprivations", "json")],
     "licences": [("kind", "text"), ("licence_class", "text"), ("number", "text"), ("issued_on", "date"),
                  ("expires_on", "date"), ("issuing_agency", "text")],
@@ -131,6 +139,8 @@ DOMAIN_COLUMNS: dict[str, list[tuple[str, str]]] = {
     "building_plans": [("parcel", "text"), ("declared_on", "date"), ("details", "json")],
 }
 JSON_DOMAIN = {"deprivations", "catchment", "details"}
+SEALED_DOMAIN = {"income_per_person": "income"}  # domain columns (other than the persons') stored sealed
+PERSON_SEALED = ("phone", "email")  # sealed persons columns, each followed by its search hash
 
 # run before the source records are written (persons: the golden record points at them)
 BEFORE_SQL: dict[str, list[str]] = {
@@ -144,15 +154,16 @@ BEFORE_SQL: dict[str, list[str]] = {
         # person ids are numbered before staging: new pids are plain INSERTs, known ones UPDATEs.
         # The household is looked up per record (an index probe), not joined: the stage has no
         # statistics, and hashing a whole province's households for every chunk would not scale.
-        """INSERT INTO person (id, pid, full_name, name_key, birth_date, sex, ethnicity, ward_code, household_id,
-                               phone, email, zalo_id, death_date, source_record_id)
-           SELECT s.person_id, s.pid, s.full_name, s.name_key, s.birth_date, s.sex, s.ethnicity, s.ward_code,
-                  (SELECT h.id FROM household h WHERE h.code = s.household_code),
-                  s.phone, s.email, s.zalo_id, s.death_date, s.rec_id
+        """INSERT INTO person (id, pid, pid_hash, full_name, name_key, birth_date, sex, ethnicity, ward_code,
+                               household_id, phone, phone_hash, email, email_hash, zalo_id, death_date, source_record_id)
+           SELECT s.person_id, s.pid, s.pid_hash, s.full_name, s.name_key, s.birth_date, s.sex, s.ethnicity,
+                  s.ward_code, (SELECT h.id FROM household h WHERE h.code = s.household_code),
+                  s.phone, s.phone_hash, s.email, s.email_hash, s.zalo_id, s.death_date, s.rec_id
            FROM {stg} s WHERE s.person_new = 1""",
         """UPDATE person SET full_name = s.full_name, name_key = s.name_key, birth_date = s.birth_date, sex = s.sex,
              ethnicity = s.ethnicity, ward_code = s.ward_code, household_id = s.household_id, phone = s.phone,
-             email = s.email, zalo_id = s.zalo_id, death_date = s.death_date, source_record_id = s.rec_id
+             phone_hash = s.phone_hash, email = s.email, email_hash = s.email_hash, zalo_id = s.zalo_id,
+             death_date = s.death_date, source_record_id = s.rec_id
            FROM (SELECT s.*, (SELECT h.id FROM household h WHERE h.code = s.household_code) AS household_id
                  FROM {stg} s WHERE s.person_new = 0) s
            WHERE person.id = s.person_id""",
@@ -165,7 +176,7 @@ AFTER_SQL: dict[str, list[str]] = {
                                   deprivations, source_record_id)
            SELECT s.household_code, s.ward_code, s.area_type, p.id, s.income_per_person, s.survey_date,
                   s.deprivations, s.rec_id
-           FROM {stg} s LEFT JOIN person p ON p.pid = s.pid WHERE true
+           FROM {stg} s LEFT JOIN person p ON p.pid_hash = s.pid_hash WHERE true
            ON CONFLICT (code) DO UPDATE SET ward_code = excluded.ward_code, area_type = excluded.area_type,
              head_person_id = excluded.head_person_id, income_per_person = excluded.income_per_person,
              survey_date = excluded.survey_date, deprivations = excluded.deprivations,
@@ -176,7 +187,7 @@ AFTER_SQL: dict[str, list[str]] = {
                                 issuing_agency, revoked, source_record_id)
            SELECT s.kind, s.licence_class, s.number, p.id, s.pid, s.issued_on, s.expires_on,
                   s.issuing_agency, false, s.rec_id
-           FROM {stg} s LEFT JOIN person p ON p.pid = s.pid WHERE true
+           FROM {stg} s LEFT JOIN person p ON p.pid_hash = s.pid_hash WHERE true
            ON CONFLICT (kind, number) DO UPDATE SET licence_class = excluded.licence_class,
              person_id = excluded.person_id, holder_pid = excluded.holder_pid, issued_on = excluded.issued_on,
              expires_on = excluded.expires_on, issuing_agency = excluded.issuing_agency,
@@ -192,14 +203,14 @@ AFTER_SQL: dict[str, list[str]] = {
     "utilities": [
         """INSERT INTO utility_customer (utility, customer_no, person_id, ward_code, source_record_id)
            SELECT s.utility, s.customer_no, p.id, s.ward_code, s.rec_id
-           FROM {stg} s LEFT JOIN person p ON p.pid = s.pid WHERE true
+           FROM {stg} s LEFT JOIN person p ON p.pid_hash = s.pid_hash WHERE true
            ON CONFLICT (utility, customer_no) DO UPDATE SET person_id = excluded.person_id,
              ward_code = excluded.ward_code, source_record_id = excluded.source_record_id""",
     ],
     "building_plans": [
         """INSERT INTO building_plan (person_id, parcel, ward_code, declared_on, details, source_record_id)
            SELECT p.id, s.parcel, s.ward_code, s.declared_on, s.details, s.rec_id
-           FROM {stg} s LEFT JOIN person p ON p.pid = s.pid WHERE true
+           FROM {stg} s LEFT JOIN person p ON p.pid_hash = s.pid_hash WHERE true
            ON CONFLICT (source_record_id) DO UPDATE SET person_id = excluded.person_id,
              parcel = excluded.parcel, ward_code = excluded.ward_code, declared_on = excluded.declared_on,
              details = excluded.details""",
@@ -235,13 +246,13 @@ _AMBIGUOUS_WARDS = """INSERT INTO quality_issue (kind, person_id, field, value_a
     SELECT 'ambiguous_ward', p.id, 'ward_code', CAST(s.ward_received AS TEXT), NULL, CAST(s.ward_code AS TEXT),
            s.rec_id, :agency, 'open',
            'pre-2025 ward code split across several 2025 wards; the primary one was used', :now
-    FROM {stg} s LEFT JOIN person p ON p.pid = s.pid
+    FROM {stg} s LEFT JOIN person p ON p.pid_hash = s.pid_hash
     WHERE s.ward_ambiguous = 1 AND NOT EXISTS (
         SELECT 1 FROM quality_issue q WHERE q.kind = 'ambiguous_ward' AND q.source_b = s.rec_id)"""
 
 
 def _bind(sql: str, stg: str, now: bool = False, own_person: bool = False):
-    person, join = ("s.person_id", "") if own_person else ("p.id", "LEFT JOIN person p ON p.pid = s.pid")
+    person, join = ("s.person_id", "") if own_person else ("p.id", "LEFT JOIN person p ON p.pid_hash = s.pid_hash")
     stmt = text(sql.format(stg=stg, person=person, join=join))
     if now:
         stmt = stmt.bindparams(bindparam("now", type_=UTCDateTime()))
@@ -266,7 +277,10 @@ class CsvRun:
         self.chunk_size = chunk_size
         self.now = clock.now()
         self.domain = DOMAIN_COLUMNS[feed]
-        self.plain_domain = itemgetter(*(n for n, _ in self.domain)) if feed == "persons" else None
+        self.plain_domain = itemgetter(*(n for n, _ in self.domain if n not in PERSON_SEALED and not n.endswith(
+            "_hash"))) if feed == "persons" else None
+        self.ring = keyring()  # one ring for the run (the writer thread seals with it too)
+        self.sealed_fields = [(name, kind) for name, kind in NORMALISED_SEALED]
         self.stage = bulk.Stage(session, f"ingest_stage_{feed}", COMMON + self.domain)
         self.pg = self.stage.pg
         self.seen_keys: dict[str, int] = {}
@@ -303,7 +317,7 @@ class CsvRun:
     def add(self, valid: Valid, raw: dict[str, str]) -> None:
         """Queue one valid record; write the chunk when it is full."""
         normalised = dumps_flat(valid.normalised)
-        self.pending.append((valid, normalised, sha256(normalised.encode()).hexdigest(), raw))
+        self.pending.append((valid, normalised, self.ring.content_hash(normalised), raw))
         if len(self.pending) >= self.chunk_size:
             chunk, self.pending = self.pending, []
             if self.writer is not None:
@@ -313,22 +327,39 @@ class CsvRun:
 
     def row(self, valid: Valid, normalised: str, digest: str, raw: dict[str, str], rec_id: int, rec_new: int,
             person_id: int | None, person_new: int | None) -> tuple:
-        """Return the stage tuple of a valid record."""
+        """Return the stage tuple of a valid record (personal data sealed, search hashes beside it)."""
         norm = valid.normalised
-        if self.plain_domain is not None:  # persons: every domain column is a key of the record
-            return (valid.source_key, digest, dumps_flat(raw), normalised, valid.pid, norm["ward_code"],
-                    valid.ward_received, 1 if valid.ward_ambiguous else 0, rec_id, rec_new, person_id, person_new,
-                    *self.plain_domain(norm))
+        ring = self.ring
+        # each personal value is sealed once: the same ciphertext goes to its column and the record
+        sealed: dict[str, str] = {}
+        for name, kind in self.sealed_fields:
+            value = norm.get(name)
+            if value is not None:
+                sealed[name] = ring.seal(str(value), kind)
+        stored = dumps_flat({**norm, **sealed}) if sealed else normalised
+        pid = valid.pid
+        pid_sealed = sealed.get("pid") if pid is not None and pid == norm.get("pid") else None
+        if pid is not None and pid_sealed is None:
+            pid_sealed = ring.seal(pid, "pid")
+        head = (valid.source_key, digest, ring.seal(dumps_flat(raw), "record"), stored, pid_sealed,
+                ring.blind("pid", pid) if pid is not None else None, norm.get("ward_code"), valid.ward_received,
+                1 if valid.ward_ambiguous else 0, rec_id, rec_new, person_id, person_new)
+        if self.plain_domain is not None:  # persons: the plain domain columns are keys of the record
+            personal = []
+            for name in PERSON_SEALED:
+                value = norm[name]
+                personal += (sealed.get(name), ring.blind(name, value) if value is not None else None)
+            return (*head, *self.plain_domain(norm), *personal)
         domain = []
         for name, _ in self.domain:
             value = norm.get(name)
             if name in JSON_DOMAIN:
                 value = _dumps(value if name != "details" else {"floors": norm.get("floors"),
                                                                  "floor_area_m2": norm.get("floor_area_m2")})
+            elif name in SEALED_DOMAIN and value is not None:
+                value = sealed.get(name) or ring.seal(str(value), SEALED_DOMAIN[name])
             domain.append(value)
-        return (valid.source_key, digest, dumps_flat(raw), normalised, valid.pid, norm.get("ward_code"),
-                valid.ward_received, 1 if valid.ward_ambiguous else 0, rec_id, rec_new, person_id, person_new,
-                *domain)
+        return (*head, *domain)
 
     def stored(self, keys: list[str]) -> dict[str, tuple[int, str]]:
         """Return {source key: (record id, content hash)} of this agency's stored records among ``keys``."""
@@ -371,19 +402,22 @@ class CsvRun:
         return list(range(base + 1, base + 1 + n))
 
     def person_ids(self, pids: list[str]) -> dict[str, int]:
-        """Return {pid: person id} of the registry's persons among ``pids``."""
+        """Return {pid: person id} of the registry's persons among ``pids`` (looked up by search hash)."""
         conn = self.session.connection()
+        blind = self.ring.blind
+        by_hash = {blind("pid", pid): pid for pid in pids}
+        hashes = list(by_hash)
         if self.pg:
             with conn.connection.driver_connection.cursor() as cur:
-                cur.execute("SELECT p.pid, p.id FROM unnest(%s::text[]) AS k(pid) JOIN person p ON p.pid = k.pid",
-                            (pids,))
-                return dict(cur.fetchall())
+                cur.execute("SELECT p.pid_hash, p.id FROM unnest(%s::text[]) AS k(h) JOIN person p ON p.pid_hash = k.h",
+                            (hashes,))
+                return {by_hash[h]: i for h, i in cur}
         out: dict[str, int] = {}
-        for i in range(0, len(pids), 500):
-            batch = pids[i:i + 500]
+        for i in range(0, len(hashes), 500):
+            batch = hashes[i:i + 500]
             rows = conn.exec_driver_sql(
-                f"SELECT pid, id FROM person WHERE pid IN ({', '.join('?' for _ in batch)})", tuple(batch))
-            out.update(dict(rows.all()))
+                f"SELECT pid_hash, id FROM person WHERE pid_hash IN ({', '.join('?' for _ in batch)})", tuple(batch))
+            out.update({by_hash[h]: pid for h, pid in rows})
         return out
 
     def flush(self, pending: list[tuple[Valid, str, str, dict[str, str]]]) -> None:

@@ -20,6 +20,7 @@ from chudong.ingest.pipeline import RejectionRow, RunResult, _finish_run, _start
 from chudong.ingest.reader import FileRejected
 from chudong.kit import clock
 from chudong.kit.names import display_name, name_key
+from chudong.privacy.crypto import keyring
 from chudong.registry.models import Agency, Person, SourceRecord, VitalEvent
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode
@@ -82,7 +83,7 @@ class _VitalWriter:
             return
         self.seen.add(key)
         normalised = _dumps(norm)
-        digest = hashlib.sha256(normalised.encode()).hexdigest()
+        digest = keyring().content_hash(normalised)  # keyed: a digest of a record must not reveal its IDs
         s = self.session
         record = s.scalar(select(SourceRecord).where(SourceRecord.feed == self.feed,
                                                      SourceRecord.agency_code == self.agency.code,

@@ -12,6 +12,7 @@ from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, St
 from sqlalchemy.orm import Mapped, mapped_column
 
 from chudong.db import Base, UTCDateTime
+from chudong.privacy.types import SealedValues
 
 _ID = BigInteger().with_variant(Integer, "sqlite")
 
@@ -55,7 +56,7 @@ class Notification(Base):
     channels: Mapped[list] = mapped_column(JSON)  # the plan, in order
     channel_index: Mapped[int] = mapped_column(Integer, default=0)
     channel: Mapped[str] = mapped_column(String(10))
-    destinations: Mapped[dict] = mapped_column(JSON)  # channel -> address
+    destinations: Mapped[dict] = mapped_column(SealedValues("contact"))  # channel -> address, each sealed
     rendered: Mapped[dict] = mapped_column(JSON)  # channel -> {subject, body, ...} as sent
     status: Mapped[str] = mapped_column(String(24), default=QUEUED)
     attempts: Mapped[int] = mapped_column(Integer, default=0)  # on the current channel

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from chudong.auth import ratelimit
 from chudong.auth import service as auth
 from chudong.kit.pid import InvalidPid, validate_pid
+from chudong.privacy.crypto import keyring
 from chudong.portal.pages import page
 from chudong.portal.security import (
     CsrfDep, OptionalUserDep, clear_session_cookie, cookie_secret, csrf_protect, redirect, set_session_cookie,
@@ -48,7 +49,9 @@ def citizen_signin_start(request: Request, session: SessionDep, pid: Annotated[s
         return page(request, "portal/signin.html", status_code=422, error=_("The personal ID number is not valid: %(why)s") % {"why": str(exc)}, pid=pid)
     try:
         ratelimit.hit(engine, f"signin-ip:{_client(request)}", limit=IP_LIMIT[0], window_seconds=IP_LIMIT[1])
-        ratelimit.hit(engine, f"signin-pid:{pid}", limit=PID_LIMIT[0], window_seconds=PID_LIMIT[1])
+        # the bucket is named by the ID's search hash: the rate-limit table holds no ID numbers
+        ratelimit.hit(engine, f"signin-pid:{keyring().blind('pid', pid)}", limit=PID_LIMIT[0],
+                      window_seconds=PID_LIMIT[1])
     except ratelimit.RateLimited as exc:
         return page(request, "portal/signin.html", status_code=429, error=_("Too many attempts. %(detail)s") % {"detail": exc.message}, pid=pid)
     person = session.scalar(select(Person).where(Person.pid == pid))

@@ -3,6 +3,11 @@
 Every row that came from an agency keeps ``source_record_id`` → ``source_record``
 (agency, feed, source key, receipt time, raw payload): that is the provenance used
 for once-only pre-fill.
+
+Personal ID numbers, phones, e-mail addresses and incomes are sealed at rest
+(``chudong.privacy``): the ORM and Core statements see plaintext, the database holds
+ciphertext, and equality look-ups go through the ``*_hash`` search-hash columns
+(``Person.pid == x`` compares ``pid_hash``). Raw SQL must seal and hash itself.
 """
 
 from __future__ import annotations
@@ -13,6 +18,11 @@ from sqlalchemy import JSON, BigInteger, Boolean, Date, Float, ForeignKey, Index
 from sqlalchemy.orm import Mapped, mapped_column
 
 from chudong.db import Base, UTCDateTime
+from chudong.privacy.types import Sealed, SealedFields, SealedInt, blind_default, keep_search_hashes
+
+# fields of a normalised agency record that are sealed inside its JSON (name → kind)
+NORMALISED_SEALED = (("pid", "pid"), ("cmnd", "pid"), ("insurance_no", "insurance"), ("phone", "phone"),
+                     ("email", "email"), ("income_per_person", "income"))
 
 
 class Agency(Base):
@@ -37,9 +47,9 @@ class SourceRecord(Base):
     agency_code: Mapped[str] = mapped_column(ForeignKey("agency.code"))
     source_key: Mapped[str] = mapped_column(String(120))
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-    content_hash: Mapped[str] = mapped_column(String(64))
-    raw: Mapped[str] = mapped_column(Text)
-    normalised: Mapped[dict] = mapped_column(JSON)
+    content_hash: Mapped[str] = mapped_column(String(64))  # keyed (search key) SHA-256 of the normalised JSON
+    raw: Mapped[str] = mapped_column(Sealed("record"))  # sealed: the whole record as received
+    normalised: Mapped[dict] = mapped_column(SealedFields(NORMALISED_SEALED))
     person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True, nullable=True)
     link_method: Mapped[str | None] = mapped_column(String(20), nullable=True)  # pid, probabilistic, review, none
     link_probability: Mapped[float | None] = mapped_column(Float, nullable=True)
@@ -53,7 +63,9 @@ class Person(Base):
     __tablename__ = "person"
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    pid: Mapped[str | None] = mapped_column(String(12), unique=True, nullable=True)  # CCCD, 12 digits
+    pid: Mapped[str | None] = mapped_column(Sealed("pid", blind="pid_hash"), nullable=True)  # CCCD, 12 digits
+    pid_hash: Mapped[str | None] = mapped_column(String(32), unique=True, nullable=True,
+                                                 default=blind_default("pid", "pid"))
     full_name: Mapped[str] = mapped_column(String(120))
     name_key: Mapped[str] = mapped_column(String(120), index=True)  # lower-case, no diacritics, đ→d
     birth_date: Mapped[dt.date] = mapped_column(Date, index=True)
@@ -61,8 +73,12 @@ class Person(Base):
     ethnicity: Mapped[str | None] = mapped_column(String(40), nullable=True)
     ward_code: Mapped[int | None] = mapped_column(ForeignKey("ward.code"), index=True, nullable=True)
     household_id: Mapped[int | None] = mapped_column(ForeignKey("household.id"), index=True, nullable=True)
-    phone: Mapped[str | None] = mapped_column(String(16), nullable=True)  # E.164 +84...
-    email: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    phone: Mapped[str | None] = mapped_column(Sealed("phone", blind="phone_hash"), nullable=True)  # E.164 +84...
+    phone_hash: Mapped[str | None] = mapped_column(String(32), index=True, nullable=True,
+                                                   default=blind_default("phone", "phone"))
+    email: Mapped[str | None] = mapped_column(Sealed("email", blind="email_hash"), nullable=True)  # lower case
+    email_hash: Mapped[str | None] = mapped_column(String(32), index=True, nullable=True,
+                                                   default=blind_default("email", "email"))
     zalo_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     death_date: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     # Deferred so a bulk run can write the person before its (pre-numbered) source record.
@@ -81,7 +97,7 @@ class Household(Base):
     ward_code: Mapped[int] = mapped_column(ForeignKey("ward.code"), index=True)
     area_type: Mapped[str] = mapped_column(String(10))  # rural / urban
     head_person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", use_alter=True), nullable=True)
-    income_per_person: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # VND / person / month
+    income_per_person: Mapped[int | None] = mapped_column(SealedInt("income"), nullable=True)  # VND / person / month
     survey_date: Mapped[dt.date | None] = mapped_column(Date, index=True, nullable=True)
     # the 12 indicators, True = deprived; keys: employment, dependants, nutrition, health_insurance,
     # adult_education, child_school_attendance, housing_quality, floor_area, water_source,
@@ -107,7 +123,7 @@ class Licence(Base):
     licence_class: Mapped[str | None] = mapped_column(String(10), nullable=True)  # driving: A1, A, B1, B, C1, C, D1, ...
     number: Mapped[str] = mapped_column(String(40))
     person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True, nullable=True)
-    holder_pid: Mapped[str | None] = mapped_column(String(12), nullable=True)  # as sent
+    holder_pid: Mapped[str | None] = mapped_column(Sealed("pid"), nullable=True)  # as sent
     issued_on: Mapped[dt.date] = mapped_column(Date)
     expires_on: Mapped[dt.date | None] = mapped_column(Date, index=True, nullable=True)  # None = never expires
     issuing_agency: Mapped[str] = mapped_column(String(120))
@@ -221,4 +237,7 @@ class IngestRejection(Base):
     source_key: Mapped[str | None] = mapped_column(String(120), nullable=True)
     field: Mapped[str] = mapped_column(String(60))
     reason: Mapped[str] = mapped_column(Text)
-    record: Mapped[str] = mapped_column(Text, default="")  # the record as received (truncated)
+    record: Mapped[str] = mapped_column(Sealed("record"), default="")  # the record as received (truncated)
+
+
+keep_search_hashes(Person)
