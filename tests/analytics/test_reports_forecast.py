@@ -35,21 +35,84 @@ def test_monthly_report_counts_per_unit(session, units_and_dossiers):
     rep = reports.monthly_report(session, Period.parse("2026-10"), D(2026, 11, 2))
     row = next(r for r in rep.rows if r.unit_code == unit)
     assert (row.received, row.settled_early, row.settled_late, row.in_progress, row.overdue) == (3, 1, 1, 1, 1)
+    assert row.longest_overdue_days == 25 and rep.totals.longest_overdue_days == 25
     assert [o["code"] for o in rep.overdue] == [overdue.code]
-    assert rep.overdue[0]["days_late"] == 25
+    assert rep.overdue[0]["days_late"] == 25 and rep.overdue_complete
 
 
-def test_report_formats(session, units_and_dossiers):
+@pytest.fixture
+def many_overdue(session, units_and_dossiers):
+    """The first unit has 8 overdue dossiers (due 1–8 October after the fixture's one), a second unit 1."""
+    from sqlalchemy import select
+
+    from chudong.dossiers.models import Unit
+
+    unit, first = units_and_dossiers
+    other = session.scalars(select(Unit.code).where(Unit.code != unit).order_by(Unit.code)).first()
+    late = [b.dossier(session, unit=unit, received_on=D(2026, 9, 20), due_on=D(2026, 10, day)) for day in range(1, 9)]
+    single = b.dossier(session, unit=other, received_on=D(2026, 10, 2), due_on=D(2026, 10, 9))
+    session.flush()
+    return unit, other, [first, *late], single
+
+
+def test_print_lists_each_units_oldest_overdue(session, many_overdue):
+    unit, other, late, single = many_overdue
+    full = reports.monthly_report(session, Period.parse("2026-10"), D(2026, 11, 2))
+    assert len(full.overdue) == 10
+    printed = reports.monthly_report(session, Period.parse("2026-10"), D(2026, 11, 2),
+                                     overdue_per_unit=reports.PDF_OVERDUE_PER_UNIT)
+    assert not printed.overdue_complete
+    oldest = sorted(late, key=lambda d: (d.due_on, d.code))[:reports.PDF_OVERDUE_PER_UNIT]
+    assert [o["code"] for o in printed.overdue if o["unit_code"] == unit] == [d.code for d in oldest]
+    assert [o["code"] for o in printed.overdue if o["unit_code"] == other] == [single.code]
+    row = next(r for r in printed.rows if r.unit_code == unit)
+    assert row.overdue == 9 and row.longest_overdue_days == 30  # due 1 October, counted to the 31st
+    html = reports.to_html(printed)
+    assert f"{row.unit_name} — 9 hồ sơ quá hạn, 5 lâu nhất:" in html
+    assert oldest[-1].code in html and sorted(late, key=lambda d: d.due_on)[-1].code not in html
+    with pytest.raises(ValueError, match="oldest"):  # a truncated list never goes out as the full one
+        reports.to_xlsx(printed)
+    with pytest.raises(ValueError):
+        reports.to_overdue_csv(printed)
+
+
+def test_report_formats(session, many_overdue):
+    unit, _, late, _ = many_overdue
     rep = reports.monthly_report(session, Period.parse("2026-10"), D(2026, 11, 2))
     csv_text = reports.to_csv(rep).decode("utf-8-sig")
     assert csv_text.splitlines()[0].startswith("unit_code,unit_name,received")
+    assert csv_text.splitlines()[-1].startswith(",Tổng cộng,")
+    overdue_rows = reports.to_overdue_csv(rep).decode("utf-8-sig").splitlines()
+    assert overdue_rows[0] == ",".join(reports.OVERDUE_COLUMNS) and len(overdue_rows) == 11
     from openpyxl import load_workbook
 
     wb = load_workbook(io.BytesIO(reports.to_xlsx(rep)))
     assert wb.sheetnames == ["Theo đơn vị", "Hồ sơ quá hạn"]
-    assert wb["Hồ sơ quá hạn"].max_row == 2
+    sheet = wb["Hồ sơ quá hạn"]
+    assert sheet.max_row == 11
+    first = [c.value for c in sheet[2]]
+    assert first[0] == unit and first[2] == sorted(late, key=lambda d: (d.due_on, d.code))[0].code
+    assert first[4].date() == D(2026, 9, 20) and first[5].date() == D(2026, 10, 1) and first[6] == 30
+    units = wb["Theo đơn vị"]
+    assert [c.value for c in units[2]][:3] == ["Mã đơn vị", "Đơn vị", "Tiếp nhận"] and units["A2"].font.b
+    assert [c.value for c in units[units.max_row]][1:3] == ["Tổng cộng", rep.totals.received]
     pdf = reports.to_pdf(rep)
     assert pdf.startswith(b"%PDF-") and len(pdf) > 2000
+    # only the small local report font is embedded (a fallback to a full system font costs ~1 s a PDF)
+    assert {name.split(b"+")[-1] for name in _embedded_fonts(pdf)} == {b"ChudongReport", b"ChudongReport-Bold"}
+
+
+def _embedded_fonts(pdf: bytes) -> set[bytes]:
+    import re
+    import zlib
+
+    names: set[bytes] = set()
+    for m in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S):
+        try:
+            names.update(re.findall(rb"/FontName\s*/([\w+-]+)", zlib.decompress(m.group(1))))
+        except zlib.error:  # a stream that is not deflated (none here hold font names)
+            continue
+    return names
 
 
 def test_report_for_a_period_without_data(session, clock):

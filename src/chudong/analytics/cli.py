@@ -19,7 +19,8 @@ def register(app: typer.Typer) -> None:
     def monthly(
         period: Annotated[str, typer.Option(help="Month (YYYY-MM), quarter (YYYY-Qn), year or DATE..DATE.")],
         out: Annotated[Path, typer.Option(help="Folder to write the files to.")] = Path("reports"),
-        fmt: Annotated[str, typer.Option("--format", help="Comma-separated: pdf,xlsx,csv.")] = "pdf,xlsx,csv",
+        fmt: Annotated[str, typer.Option("--format", help="Comma-separated: pdf,xlsx,csv (csv: the table per unit "
+                                                           "and the overdue list).")] = "pdf,xlsx,csv",
     ) -> None:
         """Write the monthly report on receiving and settling dossiers, per unit."""
         from chudong.analytics import reports
@@ -37,15 +38,19 @@ def register(app: typer.Typer) -> None:
             p = Period.parse(period)
         except ChudongError as exc:
             raise CliError(exc.message) from None
+        print_only = set(formats) <= {"pdf"}  # the spreadsheets need every overdue dossier, print only the oldest
         with unit_of_work(require_migrated()) as session:
-            rep = reports.monthly_report(session, p, clock.today())
+            rep = reports.monthly_report(session, p, clock.today(),
+                                         overdue_per_unit=reports.PDF_OVERDUE_PER_UNIT if print_only else None)
         out.mkdir(parents=True, exist_ok=True)
-        writers = {"pdf": reports.to_pdf, "xlsx": reports.to_xlsx, "csv": reports.to_csv}
         stem = f"bao-cao-{p.start.isoformat()}_{p.end.isoformat()}"
+        files = {"pdf": [(".pdf", reports.to_pdf)], "xlsx": [(".xlsx", reports.to_xlsx)],
+                 "csv": [(".csv", reports.to_csv), ("-qua-han.csv", reports.to_overdue_csv)]}
         for f in formats:
-            path = out / f"{stem}.{f}"
-            path.write_bytes(writers[f](rep))
-            console.print(f"wrote {path}")
+            for suffix, writer in files[f]:
+                path = out / f"{stem}{suffix}"
+                path.write_bytes(writer(rep))
+                console.print(f"wrote {path}")
         t = rep.totals
         console.print(f"{len(rep.rows)} units · received {t.received} · settled early {t.settled_early} / on time "
                       f"{t.settled_on_time} / late {t.settled_late} · in progress {t.in_progress} · overdue {t.overdue}"

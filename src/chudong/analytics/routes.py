@@ -55,18 +55,25 @@ def forecast_page(request: Request, session: SessionDep, user: Leader, months: i
     return page(request, "analytics/forecast.html", f=f, peak=peak)
 
 
+REPORT_FILES = {"pdf": ("pdf", reports.to_pdf), "xlsx": ("xlsx", reports.to_xlsx), "csv": ("csv", reports.to_csv),
+                "overdue.csv": ("csv", reports.to_overdue_csv)}
+
+
 @router.get("/leader/reports/monthly.{fmt}", include_in_schema=False)
 def monthly_download(fmt: str, session: SessionDep, user: Leader, period: str | None = None) -> Response:
-    """Download the monthly report as PDF, XLSX or CSV."""
+    """Download the monthly report as PDF, XLSX, CSV (per unit) or overdue.csv (every overdue dossier)."""
     from chudong.kit.errors import NotFound
 
-    if fmt not in MEDIA:
-        raise NotFound(f"no {fmt!r} format; use pdf, xlsx or csv")
+    if fmt not in REPORT_FILES:
+        raise NotFound(f"no {fmt!r} format; use pdf, xlsx, csv or overdue.csv")
     p = Period.parse(period or _last_month())
-    rep = reports.monthly_report(session, p, clock.today())
-    body = {"pdf": reports.to_pdf, "xlsx": reports.to_xlsx, "csv": reports.to_csv}[fmt](rep)
-    name = f"bao-cao-{p.start.isoformat()}_{p.end.isoformat()}.{fmt}"
-    return Response(body, media_type=MEDIA[fmt], headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    media, writer = REPORT_FILES[fmt]
+    # print shows each unit's oldest overdue dossiers; the spreadsheets list them all
+    rep = reports.monthly_report(session, p, clock.today(),
+                                 overdue_per_unit=reports.PDF_OVERDUE_PER_UNIT if fmt == "pdf" else None)
+    name = f"bao-cao-{p.start.isoformat()}_{p.end.isoformat()}{'-qua-han' if fmt == 'overdue.csv' else ''}.{media}"
+    return Response(writer(rep), media_type=MEDIA[media],
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @router.get("/open-data/index.json", tags=["open data"])
