@@ -12,14 +12,17 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Integer, func, insert, select, text
+from sqlalchemy import Integer, func, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from chudong.adapters.sms.base import is_vn_mobile
 from chudong.kit import clock
+from chudong.kit.bulk import copy_rows, is_postgres, one_of
 from chudong.kit.clock import VN_TZ
-from chudong.kit.errors import NotFound, Unprocessable
+from chudong.kit.errors import ChudongError, NotFound, Unprocessable
 from chudong.kit.phones import InvalidPhone, normalise_phone
 from chudong.notifications.config import NotifySettings, get_notify_settings
 from chudong.notifications.models import (
@@ -107,51 +110,56 @@ def enqueue(
     existing row and writes nothing. Never commits.
     """
     req = EnqueueRequest(event_key, step, person_id, template_id, context, urgent, mandatory, contact_override)
-    return [n for i in enqueue_many(session, [req]) if (n := session.get(Notification, i)) is not None]
+    ids = enqueue_many(session, [req])
+    return list(session.scalars(select(Notification).where(Notification.id.in_(ids))))
+
+
+Triple = tuple[str, str, str]  # (event_key, step, recipient_key): one outbox row each
+_Built = tuple[dict[str, Any], dict[str, Any] | None, tuple[str, str] | None]  # row, inbox row, quality issue
+# Up to this many new rows go in as one INSERT … ON CONFLICT DO NOTHING RETURNING (one round
+# trip). Larger batches on PostgreSQL go by COPY: a multi-row VALUES statement of thousands of
+# rows costs the server more to plan than COPY costs to load them.
+COPY_FROM = 50
 
 
 def enqueue_many(session: Session, requests: list[EnqueueRequest],
                  settings: NotifySettings | None = None) -> list[int]:
     """Enqueue several notifications with a few statements; return their ids in request order. Never commits.
 
-    For feeds and batch jobs: rows are written with Core inserts (no ORM objects), so a
-    thousand notices cost a handful of round trips.
+    Idempotent per (event, step, recipient): a key already in the outbox, or enqueued by a
+    concurrent transaction, keeps its row and its id is returned. A small batch costs three
+    round trips (contacts with preferences, outbox rows, inbox rows); a large one on
+    PostgreSQL a few more, whatever its size.
     """
-    from chudong.registry.models import Person
-
     ns = settings or get_notify_settings()
     if not requests:
         return []
     keyed = [(req, _recipient_key(req)) for req in requests]
-    triples = {(r.event_key, r.step, k) for r, k in keyed}
-    ids = _existing(session, triples)
-    person_ids = {r.person_id for r, _ in keyed if r.person_id is not None}
-    persons: dict[int, _PersonContact] = {}
-    if person_ids:
-        q = select(Person.id, Person.phone, Person.email, Person.zalo_id).where(Person.id.in_(person_ids))
-        persons = {row.id: _PersonContact(row.id, row.phone, row.email, row.zalo_id) for row in session.execute(q)}
-    missing = person_ids - set(persons)
-    if missing:
-        raise NotFound(f"no person with id {sorted(missing)[0]}", field="person_id")
-    prefs = ({p.person_id: p for p in session.scalars(select(ContactPreference).where(ContactPreference.person_id.in_(person_ids)))}
-             if person_ids else {})
+    contacts = _contacts(session, {r.person_id for r, _ in keyed if r.person_id is not None})
     now = clock.now()
-    fresh: list[tuple[tuple[str, str, str], dict[str, Any], dict[str, Any] | None]] = []
-    planned: set[tuple[str, str, str]] = set()
-    quality: dict[int, tuple[str, str]] = {}
+    fresh: dict[Triple, _Built] = {}
+    failed: list[tuple[Triple, ChudongError]] = []
     for req, rkey in keyed:
         triple = (req.event_key, req.step, rkey)
-        if triple in ids or triple in planned:
+        if triple in fresh:
             continue
-        tpl = get_template(req.template_id)
-        person = persons.get(req.person_id) if req.person_id is not None else None
-        row, inbox, issue = _build(tpl, req, rkey, person, prefs.get(req.person_id or -1), ns, now)
-        if issue and person is not None:
-            quality[person.id] = issue
-        planned.add(triple)
-        fresh.append((triple, row, inbox))
-    if fresh:
-        ids.update(_insert(session, fresh))
+        person, pref = contacts[req.person_id] if req.person_id is not None else (None, None)
+        try:
+            fresh[triple] = _build(get_template(req.template_id), req, rkey, person, pref, ns, now)
+        except ChudongError as exc:
+            failed.append((triple, exc))
+    ids: dict[Triple, int] = {}
+    if failed:
+        # a notice that cannot be built now may be in the outbox already (a retried step): that is no error
+        ids = _existing(session, {t for t, _ in failed})
+        for triple, exc in failed:
+            if triple not in ids:
+                raise exc
+    inserted = _insert(session, fresh) if fresh else {}
+    ids.update(inserted)
+    if len(inserted) < len(fresh):  # keys already in the outbox: return their rows' ids
+        ids.update(_existing(session, {t for t in fresh if t not in inserted}))
+    quality = {row["person_id"]: issue for t, (row, _, issue) in fresh.items() if issue and t in inserted}
     if quality:
         _record_quality_issues(session, quality, now)
     return [ids[(r.event_key, r.step, k)] for r, k in keyed]
@@ -165,69 +173,109 @@ class _PersonContact:
     zalo_id: str | None
 
 
-def _existing(session: Session, triples: set[tuple[str, str, str]]) -> dict[tuple[str, str, str], int]:
-    found: dict[tuple[str, str, str], int] = {}
-    keys = sorted({t[0] for t in triples})
-    cols = (Notification.event_key, Notification.step, Notification.recipient_key, Notification.id)
-    for i in range(0, len(keys), 1000):
-        # Filter on event_key only (the unique index's first column) and match the triple here:
-        # a 3-column tuple IN costs three times the bind parameters for no selectivity gain.
-        for ek, st, rk, nid in session.execute(select(*cols).where(Notification.event_key.in_(keys[i:i + 1000]))):
-            if (ek, st, rk) in triples:
-                found[(ek, st, rk)] = nid
+@dataclass(frozen=True)
+class _Preference:
+    """The part of a person's ContactPreference that plans a notice."""
+
+    channels: list[str]
+    language: str | None
+    quiet_start: str | None
+    quiet_end: str | None
+    opt_out_optional: bool
+    sms_unaccented: bool
+    push_tokens: list[str]
+
+
+def _contacts(session: Session, person_ids: set[int]) -> dict[int, tuple[_PersonContact, _Preference | None]]:
+    """Return each person's contact data and preferences (one query), or raise NotFound."""
+    from chudong.registry.models import Person
+
+    if not person_ids:
+        return {}
+    p = ContactPreference
+    # ORM columns, not text SQL: the person index's contact columns are decrypted by their types
+    q = (select(Person.id, Person.phone, Person.email, Person.zalo_id, p.person_id.label("pref_of"), p.channels,
+                p.language, p.quiet_start, p.quiet_end, p.opt_out_optional, p.sms_unaccented, p.push_tokens)
+         .outerjoin(p, p.person_id == Person.id).where(one_of(session, Person.id, sorted(person_ids))))
+    found = {
+        r.id: (_PersonContact(r.id, r.phone, r.email, r.zalo_id),
+               None if r.pref_of is None else _Preference(r.channels, r.language, r.quiet_start, r.quiet_end,
+                                                           r.opt_out_optional, r.sms_unaccented, r.push_tokens))
+        for r in session.execute(q)
+    }
+    missing = person_ids - set(found)
+    if missing:
+        raise NotFound(f"no person with id {sorted(missing)[0]}", field="person_id")
     return found
 
 
-def _insert_with_ids(session: Session, table: Any, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert rows and return their ids, in order.
+def _existing(session: Session, triples: set[Triple]) -> dict[Triple, int]:
+    found: dict[Triple, int] = {}
+    cols = (Notification.event_key, Notification.step, Notification.recipient_key, Notification.id)
+    # Filter on event_key only (the unique index's first column) and match the triple here:
+    # a 3-column tuple IN costs three times the bind parameters for no selectivity gain.
+    keys = sorted({t[0] for t in triples})
+    for ek, st, rk, nid in session.execute(select(*cols).where(one_of(session, Notification.event_key, keys))):
+        if (ek, st, rk) in triples:
+            found[(ek, st, rk)] = nid
+    return found
 
-    PostgreSQL: ids are taken from the sequence first and the rows go in one pipelined
-    executemany (a RETURNING insert of 1,000 rows is rendered as one huge statement whose
-    parameter conversion dominates the cost). SQLite: INSERT … RETURNING in order.
+
+def _insert(session: Session, fresh: dict[Triple, _Built]) -> dict[Triple, int]:
+    """Write the new rows and their inbox messages; return the ids of the rows written.
+
+    A key already in the outbox, or written meanwhile by a concurrent transaction (whose
+    commit the insert waits for), is skipped, never duplicated.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        ids = list(session.scalars(text(
-            f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) FROM generate_series(1, :n)"), {"n": len(rows)}))
-        for row, new_id in zip(rows, ids, strict=True):
-            row["id"] = new_id
-        session.connection().execute(insert(table), rows)
-        return ids
-    result = session.connection().execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
-    return list(result.scalars())
-
-
-def _insert(session: Session, fresh: list[tuple[tuple[str, str, str], dict[str, Any], dict[str, Any] | None]]
-            ) -> dict[tuple[str, str, str], int]:
-    """Insert new rows; a concurrent enqueue of the same key wins and ours is dropped, not duplicated."""
+    if len(fresh) >= COPY_FROM and is_postgres(session):
+        written = _copy_new(session, fresh)
+        if written is not None:
+            return written
     table = Notification.__table__
-    done: dict[tuple[str, str, str], int] = {}
+    dialect_insert = pg_insert if is_postgres(session) else sqlite_insert
+    stmt = (dialect_insert(table)
+            .on_conflict_do_nothing(index_elements=[table.c.event_key, table.c.step, table.c.recipient_key])
+            .returning(table.c.id, table.c.event_key, table.c.step, table.c.recipient_key))
+    conn = session.connection()
+    written = {(ek, st, rk): nid for nid, ek, st, rk in conn.execute(stmt, [row for row, _, _ in fresh.values()])}
+    _insert_inbox(session, [(inbox, written[t]) for t, (_, inbox, _) in fresh.items()
+                            if inbox is not None and t in written])
+    return written
+
+
+def _copy_new(session: Session, fresh: dict[Triple, _Built]) -> dict[Triple, int] | None:
+    """Write a large batch by COPY with ids taken from the sequence (PostgreSQL).
+
+    Returns None, with nothing written, when a concurrent transaction wrote one of the keys
+    between the look-up and the COPY: the caller then inserts with ON CONFLICT DO NOTHING.
+    """
+    table = Notification.__table__
+    existing = _existing(session, set(fresh))
+    todo = [(t, built) for t, built in fresh.items() if t not in existing]
+    if not todo:
+        return {}
+    new_ids = list(session.scalars(select(func.nextval(func.pg_get_serial_sequence(table.name, "id")))
+                                   .select_from(func.generate_series(1, len(todo)))))
     try:
         with session.begin_nested():
-            ids = _insert_with_ids(session, table, [row for _, row, _ in fresh])
-        done = {triple: i for (triple, _, _), i in zip(fresh, ids, strict=True)}
+            copy_rows(session, table, [{**row, "id": nid} for (_, (row, _, _)), nid in zip(todo, new_ids, strict=True)])
     except IntegrityError:
-        # Someone committed the same (event, step, recipient) meanwhile: insert one by one, keep theirs.
-        for triple, row, _ in fresh:
-            row.pop("id", None)
-            try:
-                with session.begin_nested():
-                    done[triple] = _insert_with_ids(session, table, [row])[0]
-            except IntegrityError:
-                log.info("notification %s already enqueued concurrently", triple)
-        theirs = _existing(session, {t for t, _, _ in fresh if t not in done})
-        fresh = [f for f in fresh if f[0] in done]
-        done_all = {**theirs, **done}
-    else:
-        done_all = done
-    inboxes = [{**inbox, "notification_id": done[triple]} for triple, _, inbox in fresh if inbox is not None]
-    if inboxes:
-        session.connection().execute(insert(InboxMessage.__table__), inboxes)
-    return done_all
+        log.info("a concurrent enqueue wrote some of %d keys first; inserting row by row", len(todo))
+        return None
+    _insert_inbox(session, [(inbox, nid) for (_, (_, inbox, _)), nid in zip(todo, new_ids) if inbox is not None])
+    return {t: nid for (t, _), nid in zip(todo, new_ids)}
+
+
+def _insert_inbox(session: Session, inboxes: list[tuple[dict[str, Any], int]]) -> None:
+    rows = [{**inbox, "notification_id": nid} for inbox, nid in inboxes]
+    if len(rows) >= COPY_FROM and is_postgres(session):
+        copy_rows(session, InboxMessage.__table__, rows)
+    elif rows:
+        session.connection().execute(insert(InboxMessage.__table__), rows)
 
 
 def _build(tpl: MessageTemplate, req: EnqueueRequest, rkey: str, person: _PersonContact | None,
-           pref: ContactPreference | None, ns: NotifySettings, now: dt.datetime
-           ) -> tuple[dict[str, Any], dict[str, Any] | None, tuple[str, str] | None]:
+           pref: _Preference | None, ns: NotifySettings, now: dt.datetime) -> _Built:
     override = req.contact_override or Contact()
     raw_phone = override.phone or (person.phone if person is not None else None)
     phone = _phone_or_none(raw_phone)
@@ -294,16 +342,17 @@ def _build(tpl: MessageTemplate, req: EnqueueRequest, rkey: str, person: _Person
 
 
 def _record_quality_issues(session: Session, issues: dict[int, tuple[str, str]], now: dt.datetime) -> None:
+    """Open a 'missing' data-quality issue per person and field, unless one is open already (Core insert)."""
     from chudong.registry.models import QualityIssue
 
     open_ = set(session.execute(select(QualityIssue.person_id, QualityIssue.field).where(
-        QualityIssue.person_id.in_(list(issues)), QualityIssue.kind == "missing", QualityIssue.status == "open")).all())
-    for pid, (fld, detail) in issues.items():
-        if (pid, fld) not in open_:
-            session.add(QualityIssue(kind="missing", person_id=pid, field=fld, status="open",
-                                     detail=f"{detail} (found when sending a notice; it went to the portal inbox)",
-                                     created_at=now))
-    session.flush()
+        one_of(session, QualityIssue.person_id, sorted(issues)), QualityIssue.kind == "missing",
+        QualityIssue.status == "open")).all())
+    rows = [{"kind": "missing", "person_id": pid, "field": fld, "status": "open", "created_at": now,
+             "detail": f"{detail} (found when sending a notice; it went to the portal inbox)"}
+            for pid, (fld, detail) in issues.items() if (pid, fld) not in open_]
+    if rows:
+        session.connection().execute(insert(QualityIssue.__table__), rows)
 
 
 # --- preferences and inbox -------------------------------------------------------------------------
