@@ -15,7 +15,7 @@ import statistics
 import time
 import uuid
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import event, insert, select, text
 from sqlalchemy.engine import make_url
 
 from chudong.db import make_engine, session_factory, upgrade
@@ -28,6 +28,52 @@ PROVINCE = 48
 def _p(values: list[float], q: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+
+
+class StatementTimes:
+    """Wall time per SQL statement (client round trip, i.e. server time plus network), summed by text."""
+
+    def __init__(self, engine) -> None:  # type: ignore[no-untyped-def]
+        self.totals: dict[str, list[float]] = {}
+        event.listen(engine, "before_cursor_execute", self._before)
+        event.listen(engine, "after_cursor_execute", self._after)
+
+    def _before(self, conn, _cursor, _statement, _params, _context, _many) -> None:  # type: ignore[no-untyped-def]
+        conn.info.setdefault("bench_started", []).append(time.perf_counter())
+
+    def _after(self, conn, _cursor, statement, _params, _context, many) -> None:  # type: ignore[no-untyped-def]
+        took = time.perf_counter() - conn.info["bench_started"].pop()
+        key = ("executemany " if many else "") + " ".join(statement.split())[:100]
+        total = self.totals.setdefault(key, [0, 0.0])
+        total[0] += 1
+        total[1] += took
+
+    def report(self, title: str, top: int = 40) -> None:
+        """Print the statements that took longest, then forget them."""
+        print(f"  statements ({title}), total wall ms / count:")
+        for key, (n, took) in sorted(self.totals.items(), key=lambda kv: -kv[1][1])[:top]:
+            print(f"    {took * 1000:9.1f} {int(n):6d}  {key}")
+        self.totals.clear()
+
+
+def server_cpu(engine) -> float:  # type: ignore[no-untyped-def]
+    """Return the CPU seconds used so far by the PostgreSQL backends serving the bench database.
+
+    Read from /proc (the server runs on this machine); a backend that exits takes its share
+    with it, so phases keep their pooled connections open. 0.0 where /proc is not readable.
+    """
+    with engine.connect() as conn:
+        pids = list(conn.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")).scalars())
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+    return total
 
 
 def _background(engine, n: int, wards: list[int]) -> None:
@@ -59,6 +105,8 @@ def main() -> None:
     parser.add_argument("--no-phone", action="store_true",
                         help="citizens without a phone number (each notice then also files a data-quality issue)")
     parser.add_argument("--profile", metavar="FILE", help="write a cProfile of the opening phase to FILE")
+    parser.add_argument("--statements", action="store_true",
+                        help="print the SQL statements that took longest in the opening and action phases")
     parser.add_argument("--profile-actions", metavar="FILE", help="write a cProfile of the officer actions to FILE")
     args = parser.parse_args()
 
@@ -129,7 +177,9 @@ def main() -> None:
                 notice_time[1] += time.process_time() - cpu_started
 
         flows.notify_many = timed_notify_many
-        prof = cProfile.Profile() if args.profile else None
+        statements = StatementTimes(engine) if args.statements else None
+        prof = cProfile.Profile(time.process_time) if args.profile else None  # CPU time: the machine is shared
+        load_before, server_before = os.getloadavg(), server_cpu(engine)
         t, cpu = time.perf_counter(), time.process_time()
         codes: list[str] = []
         for i in range(0, len(events), args.batch):
@@ -141,19 +191,26 @@ def main() -> None:
                 if prof:
                     prof.disable()
         took, cpu = time.perf_counter() - t, time.process_time() - cpu
+        server_spent = server_cpu(engine) - server_before
         print(f"opened from events    {len(codes):,} in {took:.1f} s = {len(codes) / took:,.0f} dossiers/s "
               f"(batches of {args.batch}, with notices queued); client CPU {cpu:.1f} s = "
-              f"{len(codes) / max(cpu, 1e-9):,.0f} dossiers per CPU-second")
+              f"{len(codes) / max(cpu, 1e-9):,.0f} dossiers per CPU-second; PostgreSQL CPU {server_spent:.1f} s; "
+              f"both = {len(codes) / max(cpu + server_spent, 1e-9):,.0f} dossiers per CPU-second")
+        print(f"  load average {load_before[0]:.1f} before, {os.getloadavg()[0]:.1f} after "
+              f"({os.cpu_count()} cores, shared with whatever else runs)")
         flows.notify_many = queue_notices
         print(f"  of which notices     {notice_time[0]:.1f} s wall ({notice_time[0] / took:.0%}), "
               f"{notice_time[1]:.1f} s CPU ({notice_time[1] / max(cpu, 1e-9):.0%}); without them "
               f"{len(codes) / max(took - notice_time[0], 1e-9):,.0f} dossiers/s")
         if prof:
             prof.dump_stats(args.profile)
+        if statements:
+            statements.report("opening; COPY is not listed")
 
         sample = codes[: args.actions]
         with Session() as s:  # citizens confirm the sample; officers for its units
             officers: dict[str, int] = {}
+            handler: dict[str, int] = {}  # dossier code -> officer id (the bearer token would say)
             for code in sample:
                 d = service.get_by_code(s, code)
                 service.confirm(s, d, Principal.citizen(d.person_id), supplied={}, linked=None, version=d.version)
@@ -161,17 +218,23 @@ def main() -> None:
                     officers[d.handling_unit_code] = add_officer(
                         s, username=f"cb-{d.handling_unit_code}", full_name="Cán bộ",
                         unit_code=d.handling_unit_code).id
+                handler[code] = officers[d.handling_unit_code]
             s.commit()
         timings: dict[str, list[float]] = {"approve": [], "request_supplement": []}
         cpu_ms: dict[str, list[float]] = {"approve": [], "request_supplement": []}
-        aprof = cProfile.Profile() if args.profile_actions else None
+        aprof = cProfile.Profile(time.process_time) if args.profile_actions else None
+        if statements:
+            statements.totals.clear()  # not the citizens' confirmations
+        load_before, server_before = os.getloadavg(), server_cpu(engine)
+        phase_started, phase_cpu = time.perf_counter(), time.process_time()
         for n, code in enumerate(sample):
             with Session() as s:
                 if aprof:
                     aprof.enable()
+                # what a request does: the officer of the bearer token, the dossier read FOR UPDATE
+                # (with its access-log entry), the action, the commit
                 started, cpu_started = time.perf_counter(), time.process_time()
-                d0 = service.get_by_code(s, code)
-                o = s.get(Officer, officers[d0.handling_unit_code])
+                o = s.get(Officer, handler[code])
                 who = Principal(kind="officer", id=o.id, label=f"officer:{o.username}", unit_code=o.unit_code,
                                 agency=o.agency, role=o.role)
                 d = service.for_officer(s, who, code, "bench", for_update=True)
@@ -186,13 +249,23 @@ def main() -> None:
                 cpu_ms[kind].append((time.process_time() - cpu_started) * 1000)
                 if aprof:
                     aprof.disable()
+        phase_wall, phase_cpu = time.perf_counter() - phase_started, time.process_time() - phase_cpu
+        server_spent = server_cpu(engine) - server_before
         if aprof:
             aprof.dump_stats(args.profile_actions)
+        if statements:
+            statements.report(f"{len(sample)} officer actions")
         total = args.background + len(codes)
+        print(f"officer actions       server time = in-process request: officer look-up, dossier read FOR UPDATE "
+              f"with access log, action, commit ({total:,} dossiers in the database)")
         for kind, ms in timings.items():
-            print(f"{kind:<21} p50 {statistics.median(ms):.1f} ms, p95 {_p(ms, 0.95):.1f} ms; client CPU "
-                  f"p50 {statistics.median(cpu_ms[kind]):.1f} ms, p95 {_p(cpu_ms[kind], 0.95):.1f} ms "
-                  f"({len(ms)} actions, {total:,} dossiers in the database)")
+            print(f"  {kind:<19} p50 {statistics.median(ms):.1f} ms, p95 {_p(ms, 0.95):.1f} ms, max {max(ms):.1f} ms; "
+                  f"client CPU p50 {statistics.median(cpu_ms[kind]):.1f} ms, p95 {_p(cpu_ms[kind], 0.95):.1f} ms "
+                  f"({len(ms)} actions)")
+        print(f"  per action overall    {1000 * phase_wall / len(sample):.1f} ms wall, "
+              f"{1000 * phase_cpu / len(sample):.1f} ms client CPU, "
+              f"{1000 * server_spent / len(sample):.1f} ms PostgreSQL CPU; load average "
+              f"{load_before[0]:.1f} before, {os.getloadavg()[0]:.1f} after")
 
         with Session() as s:
             d = service.get_by_code(s, sample[0])

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import re
 import secrets
@@ -29,10 +30,14 @@ def service_short(service_id: str) -> str:
     return "".join(p[:1] for p in service_id.split("-") if p).upper()[:6] or "X"
 
 
+# RFC 4648 base32 digit → Crockford digit (same value), so the standard encoder can be used
+_TO_CROCKFORD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", CROCKFORD)
+
+
 def new_code(province_code: int, service_id: str, day: dt.date) -> str:
     """Return a fresh random dossier code."""
-    bits = int.from_bytes(secrets.token_bytes(5))  # 40 random bits = 8 base32 digits
-    tail = "".join(CROCKFORD[(bits >> shift) & 31] for shift in range(35, -5, -5))
+    # 40 random bits = exactly 8 base32 digits, no padding
+    tail = base64.b32encode(secrets.token_bytes(5)).decode("ascii").translate(_TO_CROCKFORD)
     return f"{province_code % 100:02d}-{service_short(service_id)}-{day:%y%m%d}-{tail}"
 
 

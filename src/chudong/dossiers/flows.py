@@ -9,14 +9,15 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any, Callable, Iterable
 
-from sqlalchemy import any_, bindparam, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from chudong.dossiers.policy import Policy
 from chudong.kit import clock
+from chudong.kit.bulk import one_of
 from chudong.kit.errors import ChudongError
 from chudong.registry.models import (
     BuildingPlan, Household, Licence, Person, QualityIssue, School, SourceRecord, VitalEvent,
@@ -49,17 +50,6 @@ class DetectedEvent:
     vital_event_id: int | None
     due_date: dt.date | None
     facts: dict = field(default_factory=dict)
-
-
-def one_of(session: Session, column: Any, values: list) -> Any:
-    """Return ``column IN values`` as one array parameter on PostgreSQL (``= ANY(:values)``).
-
-    An IN list of thousands of bind parameters makes a statement the driver must parse and
-    adapt placeholder by placeholder; one array parameter costs next to nothing.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
-    return column.in_(values)
 
 
 def load_life_events(session: Session, ids: Iterable[int]) -> list[DetectedEvent]:
@@ -153,12 +143,14 @@ class RegistryReader:
     def _by_id(self, model, ids: set) -> dict:
         wanted = sorted(i for i in ids if i is not None)
         out: dict = {}
+        table = model.__table__
         for i in range(0, len(wanted), 5000):
             # Core rows, not ORM objects: read-only here, and hydrating thousands of entities
-            # into the identity map costs more than the query
-            table = model.__table__
+            # into the identity map costs more than the query. Held as plain namespaces: a
+            # missing attribute (``getattr(row, "source_record_id", None)`` on a table without
+            # one) costs an exception that a SQLAlchemy Row makes many times dearer.
             for row in self.session.execute(select(table).where(one_of(self.session, table.c.id, wanted[i:i + 5000]))):
-                out[row.id] = row
+                out[row.id] = SimpleNamespace(**row._mapping)
         return out
 
     def _licences(self, events: list[DetectedEvent], persons: dict) -> dict[int, Licence | None]:
@@ -311,17 +303,18 @@ def _vn_date(value: Any) -> Any:
     return value
 
 
-def service_notice(template_id: str, context: dict) -> dict:
+def service_notice(template_id: str, context: dict, catalogue: Any = None, base_url: str | None = None) -> dict:
     """Render a catalogue notice template in Vietnamese and English for the ``service-notice`` message.
 
     The catalogue owns each service's words; the notifications feature owns channels,
     languages and delivery. Names the context lacks stay visible as ``{name}`` rather
-    than failing the dossier step.
+    than failing the dossier step. A batch passes the catalogue and base URL once.
     """
     from chudong.config import get_settings
     from chudong.rules.catalogue import get_catalogue
 
-    cat = get_catalogue()
+    cat = catalogue or get_catalogue()
+    base_url = get_settings().base_url if base_url is None else base_url
     names = context.get("service") or {}
     facts = {k: _vn_date(v) for k, v in (context.get("facts") or {}).items()}
     code = context.get("code", "")
@@ -330,7 +323,7 @@ def service_notice(template_id: str, context: dict) -> dict:
     values = {**facts, "dossier_code": code, "due_date": _vn_date(due) if due else facts.get("due_date", ""),
               "detail": context.get("legal_reason") or context.get("reason") or "",
               "days": context.get("window_working_days", ""),
-              "url": f"{get_settings().base_url}/me/dossiers/{code}"}
+              "url": f"{base_url}/me/dossiers/{code}"}
     name = values.get("full_name") or facts.get("holder_name") or context.get("person_name")
     from chudong.rules.engine import DOCUMENTS
 
@@ -355,10 +348,15 @@ def notify_many(session: Session, notices: list[Notice]) -> int:
     except ImportError:
         log.warning("notifications feature missing: %d notices not queued", len(notices))
         return 0
+    from chudong.config import get_settings
+    from chudong.rules.catalogue import get_catalogue
+
+    cat, base_url = get_catalogue(), get_settings().base_url
     try:
         enqueue_many(session, [EnqueueRequest(event_key=f"dossier:{n.code}", step=n.step, person_id=n.person_id,
                                               template_id=SERVICE_NOTICE,
-                                              context=service_notice(n.template_id, n.context)) for n in notices])
+                                              context=service_notice(n.template_id, n.context, cat, base_url))
+                               for n in notices])
     except ChudongError as exc:
         # a missing message template must not stop dossiers opening; the failure is logged loudly
         log.error("notices for %d dossiers not queued: %s", len(notices), exc.message)
