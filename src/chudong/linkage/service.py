@@ -18,13 +18,14 @@ from dataclasses import dataclass
 from typing import Literal, Sequence
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import Text, select, type_coerce
 from sqlalchemy.orm import Session
 
 from chudong.kit import clock
 from chudong.kit.errors import ChudongError, NotFound
 from chudong.linkage.core import AUTO_LINK_THRESHOLD, PERSON_COLUMNS, RECORD_COLUMNS, REVIEW_THRESHOLD, link_dataframe
 from chudong.linkage.models import LinkReview
+from chudong.privacy.crypto import keyring
 from chudong.registry.models import Person, SourceRecord
 
 __all__ = [
@@ -75,12 +76,21 @@ class ReviewAlreadyDecided(ChudongError):
 
 
 def load_persons(session: Session) -> pd.DataFrame:
-    """Return the person index as a DataFrame with the columns ``link_dataframe`` needs."""
+    """Return the person index as a DataFrame with the columns ``link_dataframe`` needs.
+
+    The ID number and phone are sealed at rest and linkage compares their plaintext (typos,
+    blocking on parts of the ID): they are read as stored and opened here in one loop into
+    plain tuples, about half the CPU of opening them through the column types into Row
+    objects. The plaintext lives only in this process and its in-memory DuckDB database.
+    """
+    open_ = keyring().open
     stmt = select(
-        Person.id.label("person_id"), Person.full_name, Person.birth_date, Person.sex,
-        Person.ward_code, Person.phone, Person.pid,
+        Person.id, Person.full_name, Person.birth_date, Person.sex, Person.ward_code,
+        type_coerce(Person.phone, Text), type_coerce(Person.pid, Text),
     )
-    rows = session.execute(stmt).all()
+    rows = [(i, name, born, sex, ward, None if phone is None else open_(phone, "phone"),
+             None if pid is None else open_(pid, "pid"))
+            for i, name, born, sex, ward, phone, pid in session.execute(stmt)]
     return pd.DataFrame(rows, columns=list(PERSON_COLUMNS))
 
 
