@@ -338,12 +338,9 @@ def rig(n_persons: int, batch: int = 1000, lease: float = 5.0, keep: bool = Fals
 
 def _cpu_seconds(pid: int) -> float | None:
     """Return user + system CPU seconds of a process (Linux /proc), or None if it is gone."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    from bench.ingest import backend_cpu  # here, not at the top: the lean worker imports this module
+
+    return backend_cpu(pid)
 
 
 class CpuMeter:

@@ -74,3 +74,23 @@ def test_rate_limit_of_the_simulator_answers_429():
 def test_vietnamese_mobile_check():
     assert is_vn_mobile("+84912345678") and is_vn_mobile("+84381234567")
     assert not is_vn_mobile("+842363822222") and not is_vn_mobile("+8491234567")
+
+
+def test_a_large_batch_goes_in_parallel_requests_and_keeps_the_order(sim):
+    gw = HttpSmsGateway("gw", sim.url, "k-123", chunk=3, parallel=2)
+    msgs = [SmsMessage("+84900000002" if i == 4 else f"+849120001{i:02d}", "x", f"k-chunk-{i}") for i in range(8)]
+    results = gw.send_batch(msgs)
+    gw.close()
+    assert [r.outcome for r in results] == ["accepted"] * 4 + ["permanent"] + ["accepted"] * 3
+    assert [sim.state.messages[f"k-chunk-{i}"].message_id for i in (0, 7)] == [results[0].message_id,
+                                                                              results[7].message_id]
+
+
+def test_more_messages_than_the_api_takes_in_one_request_are_refused(sim):
+    from chudong.adapters.sms.http_gateway import MAX_BATCH
+
+    body = {"messages": [{"to": "+84912000006", "text": "x", "idempotency_key": f"k-big-{i}"}
+                         for i in range(MAX_BATCH + 1)]}
+    r = httpx.post(f"{sim.url}/v1/sms/batch", json=body, headers={"Authorization": "Bearer k-123"})
+    assert r.status_code == 413 and r.json()["error"]["code"] == "too_many_messages"
+    assert "k-big-0" not in sim.state.messages

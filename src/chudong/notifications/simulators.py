@@ -27,6 +27,7 @@ from starlette.routing import Route
 
 from chudong.adapters.magic import PUSH_TEMPORARY, PUSH_UNREGISTERED, phone_behaviour
 from chudong.adapters.sms.base import is_vn_mobile
+from chudong.adapters.sms.http_gateway import MAX_BATCH
 from chudong.kit.phones import InvalidPhone, normalise_phone
 from chudong.notifications.signing import HEADER, sign
 
@@ -178,6 +179,9 @@ def build_app(state: SimulatorState, receipts: ReceiptSender | None = None) -> S
             messages = (await request.json())["messages"]
         except (ValueError, KeyError, TypeError):
             return JSONResponse({"error": {"code": "bad_request", "message": "JSON {messages: [...]} expected"}}, 400)
+        if not isinstance(messages, list) or len(messages) > MAX_BATCH:
+            return JSONResponse({"error": {"code": "too_many_messages",
+                                           "message": f"a list of at most {MAX_BATCH} messages per request"}}, 413)
         refused = gate(len(messages))
         if refused is not None:
             return refused

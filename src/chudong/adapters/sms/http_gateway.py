@@ -3,12 +3,15 @@
 ``POST {url}/v1/sms/batch`` with ``Authorization: Bearer <key>`` and
 ``{"messages": [{"to", "text", "idempotency_key"}]}`` → 200
 ``{"results": [{"idempotency_key", "message_id"} | {"idempotency_key", "error": {"code", "message"}}]}``.
-Whole-request errors: 401 bad key, 429 rate limited (``Retry-After``), 5xx gateway down.
-Per-message codes: ``invalid_number`` and ``blocked`` are permanent, ``carrier_unavailable`` temporary.
-A repeated ``idempotency_key`` returns the first message id and sends nothing.
+Whole-request errors: 401 bad key, 413 more than ``MAX_BATCH`` messages, 429 rate limited
+(``Retry-After``), 5xx gateway down. Per-message codes: ``invalid_number``, ``blocked`` and
+``unknown_subscriber`` are permanent, ``carrier_unavailable`` temporary. A repeated
+``idempotency_key`` returns the first message id and sends nothing.
 """
 
 from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
@@ -16,6 +19,7 @@ from chudong.adapters import SendResult, permanent, temporary
 from chudong.adapters.sms.base import SmsMessage, SmsProvider
 
 PERMANENT_CODES = {"invalid_number", "blocked", "unknown_subscriber"}
+MAX_BATCH = 1000  # messages the gateway API takes in one request
 
 
 class HttpSmsGateway(SmsProvider):
@@ -24,15 +28,24 @@ class HttpSmsGateway(SmsProvider):
     supports_idempotency = True
 
     def __init__(self, name: str, url: str, api_key: str, *, priority: int = 1,
-                 rate_per_second: float = 5000.0, timeout: float = 10.0) -> None:
+                 rate_per_second: float = 5000.0, timeout: float = 10.0, chunk: int = 500, parallel: int = 4) -> None:
         self.name = name
         self.priority = priority
         self.rate_per_second = rate_per_second
+        self.chunk = max(1, min(chunk, MAX_BATCH))
         self._client = httpx.Client(base_url=url.rstrip("/"), timeout=timeout,
-                                    headers={"Authorization": f"Bearer {api_key}"})
+                                    headers={"Authorization": f"Bearer {api_key}"},
+                                    limits=httpx.Limits(max_keepalive_connections=parallel))
+        self._pool = ThreadPoolExecutor(max_workers=parallel, thread_name_prefix=f"sms-{name}")
 
     def send_batch(self, messages: list[SmsMessage]) -> list[SendResult]:
-        """Send up to a few thousand messages in one request."""
+        """Send messages in requests of ``chunk`` messages, up to ``parallel`` at a time on kept-alive connections."""
+        if len(messages) <= self.chunk:
+            return self._send(messages)
+        parts = [messages[i:i + self.chunk] for i in range(0, len(messages), self.chunk)]
+        return [r for part in self._pool.map(self._send, parts) for r in part]
+
+    def _send(self, messages: list[SmsMessage]) -> list[SendResult]:
         if not messages:
             return []
         payload = {"messages": [{"to": m.to, "text": m.text, "idempotency_key": m.idempotency_key} for m in messages]}
@@ -66,5 +79,6 @@ class HttpSmsGateway(SmsProvider):
         return out
 
     def close(self) -> None:
-        """Close the HTTP connection pool."""
+        """Close the HTTP connections and the sending threads."""
+        self._pool.shutdown()
         self._client.close()
