@@ -34,10 +34,13 @@ class CliError(Exception):
 @app.callback()
 def main_options(
     as_of: Annotated[Optional[str], typer.Option("--as-of", help="Run as if today were this date (YYYY-MM-DD).")] = None,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more.")] = False,
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True,
+                                         help="Log more (-v: INFO, -vv: DEBUG; personal data is redacted).")] = 0,
 ) -> None:
     """Global options."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    from chudong.kit.logs import configure_logging
+
+    configure_logging({0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG))
     if as_of:
         try:
             day = clock.parse_as_of(as_of)

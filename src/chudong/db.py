@@ -83,12 +83,13 @@ def make_engine(url: str) -> Engine:
         if backend == "sqlite":
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-            engine = create_engine(parsed, connect_args={"timeout": 30})
+            # hide_parameters: bound values (ID numbers, phones…) never reach logs or error messages
+            engine = create_engine(parsed, connect_args={"timeout": 30}, hide_parameters=True)
             event.listen(engine, "connect", _sqlite_pragmas)
         else:
             engine = create_engine(
                 parsed, pool_pre_ping=True, pool_size=10, max_overflow=20,
-                connect_args={"connect_timeout": 5},
+                connect_args={"connect_timeout": 5}, hide_parameters=True,
             )
     except (NoSuchModuleError, ArgumentError) as exc:
         raise ConfigError(f"cannot use database URL {url!r}: {exc}") from None

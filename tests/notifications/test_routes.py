@@ -108,5 +108,7 @@ def test_inbox_preferences_and_preview(client, engine, settings, clock):
 
 def test_test_mode_viewer_lists_messages(client, engine, clock):
     sent_sms(engine, clock)
+    assert client.get("/notifications/viewer").status_code == 404  # anonymous, not the demo
+    client.app.state.demo_mode = True  # what `chudong demo` sets
     page = client.get("/notifications/viewer")
     assert page.status_code == 200 and "+84900000003" in page.text

@@ -54,13 +54,16 @@ def _cls(**over: str) -> dict[str, str]:
 CLASSES: dict[str, dict[str, str]] = {
     "public": dict.fromkeys(CALLERS, "seen"),
     "signin_form": dict.fromkeys(CALLERS, "any"),
-    "dev_only": dict.fromkeys(CALLERS, "any"),
+    # test-mode message viewer (sign-in codes): the demo or an operator; anyone else learns nothing
+    "viewer": {**dict.fromkeys(CALLERS, "hidden"), "operator": "ok"},
+    "metrics": _cls(operator="ok"),  # or the CHUDONG_METRICS_TOKEN bearer (tests/security/test_exposure.py)
     "webhook": _ALL_DENY,  # nobody here holds a provider's signing secret
     "api_citizen_self": _cls(citizen_a="ok", citizen_b="ok"),
     "api_dossier_read": _cls(citizen_a="ok", citizen_b="hidden", officer="ok"),
     "api_dossier_result": _cls(citizen_a="seen", citizen_b="hidden", officer="seen"),
     "api_citizen_action": _cls(citizen_a="ok", citizen_b="hidden"),
     "api_officer_any": _cls(officer="ok", officer_other="ok"),
+    "api_open": _cls(officer="ok", operator="ok"),  # another agency's officer is outside the jurisdiction
     "api_officer_bulk": _cls(officer="ok", officer_other="refuse"),
     "api_officer_action": _cls(officer="ok"),
     "api_officer_post_audit": _cls(officer="seen"),  # 404 until the dossier is drawn for a post-audit
@@ -81,7 +84,7 @@ CLASSES: dict[str, dict[str, str]] = {
 MATRIX: dict[tuple[str, str], str] = {
     # shell, docs, static, open data, catalogue
     ("GET", "/"): "public", ("GET", "/lang/{lang}"): "public", ("GET", "/healthz"): "public",
-    ("GET", "/metrics"): "public", ("GET", "/openapi.json"): "public", ("GET", "/docs"): "public",
+    ("GET", "/metrics"): "metrics", ("GET", "/openapi.json"): "public", ("GET", "/docs"): "public",
     ("GET", "/docs/oauth2-redirect"): "public", ("GET", "/redoc"): "public", ("GET", "/static"): "public",
     ("GET", "/open-data/index.json"): "public", ("GET", "/open-data/index.csv"): "public",
     ("GET", "/api/v1/services"): "public", ("GET", "/api/v1/services/{service_id}"): "public",
@@ -92,11 +95,11 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/signin"): "public", ("POST", "/signin"): "signin_form", ("POST", "/signin/code"): "signin_form",
     ("GET", "/staff/signin"): "public", ("POST", "/staff/signin"): "signin_form",
     ("POST", "/signout"): "public", ("POST", "/signout/everywhere"): "public",
-    # message viewer: only when notifications run in test mode and not in production (see SECURITY.md)
-    ("GET", "/notifications/viewer"): "dev_only",
+    # message viewer: test mode outside production, and only in the demo or for operators (see SECURITY.md)
+    ("GET", "/notifications/viewer"): "viewer",
     # dossier API
     ("GET", "/api/v1/dossiers/mine"): "api_citizen_self", ("GET", "/api/v1/dossiers/access-log"): "api_citizen_self",
-    ("POST", "/api/v1/dossiers/open"): "api_officer_any", ("GET", "/api/v1/dossiers/queue"): "api_officer_any",
+    ("POST", "/api/v1/dossiers/open"): "api_open", ("GET", "/api/v1/dossiers/queue"): "api_officer_any",
     ("GET", "/api/v1/dossiers/post-audits"): "api_officer_any",
     ("POST", "/api/v1/dossiers/bulk-approve"): "api_officer_bulk",
     ("GET", "/api/v1/dossiers/{code}"): "api_dossier_read",
@@ -229,7 +232,8 @@ def world(engine, settings, clock):
         s.commit()
         values = {"code": code, "token": "not-a-real-token", "fmt": "csv", "provider": "sim", "template_id": "otp",
                   "person_id": str(mother.id), "notification_id": str(notification_id), "feed": "births",
-                  "run_id": str(run.id), "service_id": "birth-registration", "lang": "en"}
+                  "run_id": str(run.id), "service_id": "birth-registration", "lang": "en",
+                  "life_event_id": str(ev.id)}
     return {"code": code, "callers": callers, "values": values}
 
 
@@ -269,6 +273,8 @@ def _send(client, method: str, template: str, world, caller: Caller):
             kwargs = {"data": {"kind": "other"}, "files": {"file": ("a.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf")}}
         elif template == "/api/v1/feeds/{feed}":
             kwargs = {"content": b"not a bundle", "headers": {**headers, "content-type": "application/fhir+json"}}
+        elif template == "/api/v1/dossiers/open":  # A's life event: already opened, so "skipped"
+            kwargs = {"json": {"life_event_ids": [int(world["values"]["life_event_id"])]}}
         elif template == "/api/v1/dossiers/bulk-approve":
             kwargs = {"json": {"codes": [world["code"]]}}
         elif is_api:

@@ -293,12 +293,14 @@ def run_demo(console: Console, serve: bool = True, port: int | None = None, peop
     accounts.add_row("data steward", f"{url}/staff/signin", f"dulieu / {DEMO_PASSWORDS['steward']}")
     console.print(accounts)
     if not serve:
-        console.print("demo is set up; run `chudong serve` to open it")
+        console.print("demo is set up; run `chudong demo` again to serve it (what is there is kept) — "
+                      "`chudong serve` serves it without the message viewer")
         return
     import uvicorn
 
     from chudong.app import create_app
 
     web = create_app(settings, engine)
+    web.state.demo_mode = True  # the message viewer shows the synthetic citizens' sign-in codes
     console.print(f"[bold]chudong demo running at {url}[/bold]  (Ctrl+C to stop)")
     uvicorn.run(web, host=settings.host, port=port or settings.port, log_level="warning")

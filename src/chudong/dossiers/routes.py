@@ -15,8 +15,10 @@ from chudong.dossiers.schemas import (
     DossierSummary, EventRead, OpenIn, OpenOut, PostAuditIn, PublicStatus, RatingIn, RejectIn,
     SupplementRequestIn, SupplyIn, Versioned,
 )
-from chudong.identity.principal import CitizenDep, OfficerDep, Principal, PrincipalDep
-from chudong.kit.errors import NotFound, PayloadTooLarge, Unauthorized
+from chudong.identity.principal import (
+    CitizenDep, OfficerDep, Principal, PrincipalDep, has_operator_key, require_officer,
+)
+from chudong.kit.errors import Forbidden, NotFound, PayloadTooLarge, Unauthorized
 from chudong.web.deps import SessionDep
 from chudong.web.templating import render
 
@@ -33,9 +35,40 @@ def _load(session, who: Principal, code: str, purpose: str) -> Dossier:
     raise Unauthorized("sign in to see this dossier")
 
 
-@api.post("/open", response_model=OpenOut)
-def open_dossiers(body: OpenIn, session: SessionDep, officer: OfficerDep) -> OpenOut:
-    """Open pre-filled dossiers for detected life events (skips those already opened)."""
+def ensure_may_open(session, who: Principal, life_event_ids: list[int]) -> None:
+    """Refuse unless the officer's unit is competent for every life event (operators pass before this).
+
+    Dossiers are normally opened by the system (rules streaming, worker). By hand, only an
+    officer of a unit of the service's lead agency that handles the service may open one,
+    and a commune unit only for subjects living in its commune (province units cover the
+    province) — the jurisdiction the dossier would be routed to.
+    """
+    from chudong.dossiers.flows import RegistryReader, load_life_events
+    from chudong.dossiers.models import Unit
+    from chudong.dossiers.policy import policy_for
+
+    unit = session.get(Unit, who.unit_code) if who.unit_code else None
+    if unit is None:
+        raise Forbidden("only officers of a handling unit may open dossiers", field="life_event_ids")
+    events = load_life_events(session, life_event_ids)
+    reader = None
+    for e in events:
+        pol = policy_for(e.service_id)
+        competent = unit.agency == pol.agency and ("*" in unit.services or e.service_id in unit.services)
+        if competent and unit.ward_code is not None and pol.routing == "residence_ward":
+            reader = reader or RegistryReader(session, events)
+            competent = reader.prefill(e, pol).ward_code == unit.ward_code
+        if not competent:
+            raise Forbidden(f"life event {e.id} ({e.service_id}) is outside the jurisdiction of unit {unit.code}",
+                            field="life_event_ids")
+
+
+@api.post("/open", response_model=OpenOut,
+          responses={401: {"description": "not signed in"}, 403: {"description": "outside the caller's jurisdiction"}})
+def open_dossiers(body: OpenIn, request: Request, session: SessionDep, who: PrincipalDep) -> OpenOut:
+    """Open pre-filled dossiers for detected life events (operator key, or an officer competent for each)."""
+    if not has_operator_key(request):
+        ensure_may_open(session, require_officer(who), body.life_event_ids)
     r = service.open_dossiers(session, body.life_event_ids)
     return OpenOut(opened=r.opened, skipped=r.skipped, codes=r.codes)
 

@@ -8,6 +8,8 @@ can replace ``current_principal`` without touching the routes.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
@@ -56,6 +58,17 @@ def issue_officer_token(secret: str, officer_id: int) -> str:
 def issue_citizen_token(secret: str, person_id: int) -> str:
     """Return a bearer token naming a citizen by person id (signed)."""
     return _serializer(secret, CITIZEN_SALT).dumps({"p": person_id})
+
+
+def operator_key(secret_key: str) -> str:
+    """Return the operator API key derived from the secret (sent as ``X-Operator-Key``)."""
+    return hmac.new(secret_key.encode(), b"chudong-notifications-operator", hashlib.sha256).hexdigest()[:40]
+
+
+def has_operator_key(request: Request) -> bool:
+    """Return True if the request carries the operator key in ``X-Operator-Key``."""
+    given = request.headers.get("x-operator-key", "")
+    return bool(given) and hmac.compare_digest(given.encode(), operator_key(request.app.state.settings.secret_key).encode())
 
 
 def _secrets(request: Request) -> list[str]:

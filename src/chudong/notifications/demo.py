@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from chudong.db import session_factory
+from chudong.kit.redact import mask_address
 from chudong.notifications.config import get_notify_settings
 from chudong.notifications.models import Notification
 from chudong.notifications.providers import fake_providers
@@ -18,9 +19,7 @@ def masked(address: str) -> str:
     """Hide a phone number, e-mail or Zalo id on screen: demo output is logged like any other."""
     if address.startswith("person:"):
         return "inbox"
-    if "@" in address:
-        return address[0] + "•••@" + address.split("@", 1)[1]
-    return "•" * max(0, len(address) - 3) + address[-3:]
+    return mask_address(address) or ""
 
 
 def deliver_and_show(console: Console, engine: Engine, *, limit: int = 20) -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import hmac
 import json
 import re
@@ -12,7 +11,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from chudong.identity.principal import operator_key
 from chudong.kit.errors import Forbidden, NotFound, Unauthorized, Unprocessable
 from chudong.notifications import dispatch, service
 from chudong.notifications.config import get_notify_settings
@@ -37,11 +38,6 @@ _PROVIDER = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 # days far from now overflow when turned into a Vietnam-time datetime bound (0001-01-01 → 500)
 StatsDay = Annotated[dt.date | None, Query(ge=dt.date(1900, 1, 1), le=dt.date(2199, 12, 31))]
-
-
-def operator_key(secret_key: str) -> str:
-    """Return the interim operator API key derived from the secret (until portal roles replace it)."""
-    return hmac.new(secret_key.encode(), b"chudong-notifications-operator", hashlib.sha256).hexdigest()[:40]
 
 
 def require_operator(request: Request, x_operator_key: Annotated[str | None, Header()] = None) -> None:
@@ -131,10 +127,27 @@ def get_notification(notification_id: RowId, session: SessionDep) -> Notificatio
     return out
 
 
+def viewer_allowed(request: Request, session: Session) -> bool:
+    """Return True if this caller may read every test-mode message (sign-in codes included).
+
+    Only in test mode outside production, and then only in the demo (``chudong demo`` sets
+    ``app.state.demo_mode``: its synthetic citizens read their codes there) or for a
+    signed-in operator. Anyone else would read other people's sign-in codes.
+    """
+    if get_notify_settings().mode != "test" or request.app.state.settings.env == "production":
+        return False
+    if getattr(request.app.state, "demo_mode", False):
+        return True
+    from chudong.portal.security import load_user
+
+    user = load_user(request, session)
+    return user is not None and user.role == "operator"
+
+
 @router.get("/notifications/viewer", include_in_schema=False)
 def viewer(request: Request, session: SessionDep) -> HTMLResponse:
-    """Show the messages the fake providers 'sent' (test mode only: nothing left the machine)."""
-    if get_notify_settings().mode != "test" or request.app.state.settings.env == "production":
-        raise NotFound("the message viewer exists only in test mode")
+    """Show the messages the fake providers 'sent' (test-mode demo or operators: nothing left the machine)."""
+    if not viewer_allowed(request, session):
+        raise NotFound("the message viewer exists only in the test-mode demo and for operators")
     rows = list(session.scalars(select(Notification).order_by(Notification.id.desc()).limit(200)))
     return render(request, "notifications_viewer.html", rows=rows)

@@ -1,10 +1,20 @@
-"""API shapes of the notifications feature."""
+"""API shapes of the notifications feature.
+
+Operators handle deliveries, not people: addresses are masked and any ID number, phone or
+e-mail quoted in an error or event detail is redacted (data minimisation, docs/SECURITY.md).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from chudong.kit.redact import mask_address, redact
+
+Redacted = Annotated[str, AfterValidator(redact)]
+MaskedAddress = Annotated[str, AfterValidator(lambda v: mask_address(v) or "")]
 
 
 class EventRead(BaseModel):
@@ -16,7 +26,7 @@ class EventRead(BaseModel):
     kind: str
     channel: str | None
     provider: str | None
-    detail: str
+    detail: Redacted
 
 
 class NotificationRead(BaseModel):
@@ -27,7 +37,7 @@ class NotificationRead(BaseModel):
     id: int
     event_key: str
     step: str
-    recipient_key: str
+    recipient_key: MaskedAddress  # person:12 as is; phone:/email: masked
     person_id: int | None
     service: str
     template_id: str
@@ -42,7 +52,7 @@ class NotificationRead(BaseModel):
     attempts: int
     provider: str | None
     provider_message_id: str | None
-    last_error: str | None
+    last_error: Redacted | None
     created_at: dt.datetime
     sent_at: dt.datetime | None
     delivered_at: dt.datetime | None
@@ -70,8 +80,8 @@ class InboxMessageRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    subject: str
-    body: str
+    subject: Redacted
+    body: Redacted
     language: str
     created_at: dt.datetime
     read_at: dt.datetime | None

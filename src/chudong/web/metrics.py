@@ -1,8 +1,21 @@
-"""Prometheus metrics of the web process (text format at ``/metrics``)."""
+"""Prometheus metrics of the web process (text format at ``/metrics``) and who may read them.
+
+``/metrics`` needs ``Authorization: Bearer <CHUDONG_METRICS_TOKEN>`` (Prometheus:
+``authorization: {credentials: …}`` in the scrape config) or a signed-in operator. Only a
+development process with no token set serves it to anyone.
+"""
 
 from __future__ import annotations
 
+import hmac
+from functools import lru_cache
+
+from fastapi import Request
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.orm import Session
+
+from chudong.kit.errors import NotFound, Unauthorized
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -15,3 +28,43 @@ LATENCY = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
     registry=REGISTRY,
 )
+
+
+class MetricsSettings(BaseSettings):
+    """``CHUDONG_METRICS_TOKEN``: the bearer token Prometheus sends (empty: operators only)."""
+
+    model_config = SettingsConfigDict(env_prefix="CHUDONG_METRICS_", env_file=".env", extra="ignore")
+
+    token: str = ""
+
+
+@lru_cache
+def get_metrics_settings() -> MetricsSettings:
+    """Return the metrics settings, reading the environment once."""
+    return MetricsSettings()
+
+
+def authorise_scrape(request: Request, session: Session) -> None:
+    """Let a scrape through with the metrics token or an operator's session; refuse anyone else.
+
+    A wrong token is a 401. Without a token, production answers 404 (the endpoint is not
+    advertised), other environments 401 — except development with no token configured,
+    where metrics stay open for a local Prometheus.
+    """
+    token = get_metrics_settings().token
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if token and scheme.lower() == "bearer" and given.strip():
+        if hmac.compare_digest(given.strip().encode(), token.encode()):
+            return
+        raise Unauthorized("wrong metrics token")
+    from chudong.portal.security import load_user
+
+    user = load_user(request, session)
+    if user is not None and user.role == "operator":
+        return
+    env = request.app.state.settings.env
+    if env == "development" and not token:
+        return
+    if env == "production":
+        raise NotFound("not found")
+    raise Unauthorized("send Authorization: Bearer <CHUDONG_METRICS_TOKEN>, or sign in as an operator")

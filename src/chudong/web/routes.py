@@ -10,7 +10,7 @@ from sqlalchemy import func, select, text
 from chudong.geo.models import Ward
 from chudong.web import i18n
 from chudong.web.deps import SessionDep
-from chudong.web.metrics import REGISTRY
+from chudong.web.metrics import REGISTRY, authorise_scrape
 from chudong.web.templating import render
 
 router = APIRouter()
@@ -50,7 +50,9 @@ def healthz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok", "database": "ok"})
 
 
-@router.get("/metrics", tags=["operations"], response_class=PlainTextResponse)
-def metrics() -> Response:
-    """Expose Prometheus metrics in the text exposition format."""
+@router.get("/metrics", tags=["operations"], response_class=PlainTextResponse,
+            responses={401: {"description": "no or wrong metrics token"}, 404: {"description": "production, no token"}})
+def metrics(request: Request, session: SessionDep) -> Response:
+    """Expose Prometheus metrics (bearer ``CHUDONG_METRICS_TOKEN`` or a signed-in operator)."""
+    authorise_scrape(request, session)
     return Response(generate_latest(REGISTRY), media_type="text/plain; version=0.0.4; charset=utf-8")
