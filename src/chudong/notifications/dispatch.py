@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import any_, bindparam, cast, func, insert, or_, select, text, update
+from sqlalchemy import Integer, any_, bindparam, cast, func, insert, or_, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -66,15 +66,12 @@ RECEIPT_CHANNELS = ("sms", "zalo")  # channels whose providers send delivery rec
 _N = Notification.__table__
 _E = NotificationEvent.__table__
 # What a dispatcher reads of a due row (the address column is decrypted by its column type), then the
-# message: PostgreSQL extracts the current channel's part of ``rendered`` (the rest is not sent).
+# message: PostgreSQL extracts the current channel's part of ``rendered`` (the rest is not sent),
+# SQLite reads all of ``rendered``.
 _COLUMNS = (_N.c.id, _N.c.channel, _N.c.channel_index, _N.c.channels, _N.c.attempts, _N.c.urgent,
             _N.c.quiet_hours, _N.c.last_error, _N.c.destinations)
 
 
-def _read(session: Session) -> tuple[Any, ...]:
-    if session.get_bind().dialect.name == "postgresql":
-        return (*_COLUMNS, _N.c.rendered[_N.c.channel].label("message"))
-    return (*_COLUMNS, _N.c.rendered)
 
 
 @dataclass(slots=True)
@@ -98,10 +95,10 @@ class Claimed:
         return f"cd-{self.id}-{self.channel}"
 
     @classmethod
-    def of(cls, row: Any) -> Claimed:
-        """Build from a result row of :func:`_read` (with the channel's ``message`` or all of ``rendered``)."""
+    def of(cls, row: Any, message_only: bool) -> Claimed:
+        """Build from a result row of :data:`_COLUMNS` and the channel's ``message`` (or all of ``rendered``)."""
         ch = row.channel
-        message = row.message if "message" in row._fields else (row.rendered or {}).get(ch)
+        message = row.message if message_only else (row.rendered or {}).get(ch)
         return cls(row.id, ch, row.channel_index, row.channels, row.attempts, row.urgent, row.quiet_hours,
                    row.last_error, (row.destinations or {}).get(ch) or "", message or {})
 
@@ -119,9 +116,17 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"[:60]
 
 
-def _due(now: dt.datetime) -> Any:
+def _due(now: Any) -> Any:
     return (_N.c.status == QUEUED, _N.c.due_at <= now,
             or_(_N.c.claimed_until.is_(None), _N.c.claimed_until < now))
+
+
+# PostgreSQL's claim, built once (the time and the limit are parameters).
+_LOCK_DUE = (select(*_COLUMNS, _N.c.rendered[_N.c.channel].label("message"))
+             .where(*_due(bindparam("now", type_=_N.c.due_at.type))).order_by(_N.c.due_at)
+             .limit(bindparam("limit", type_=Integer())).with_for_update(skip_locked=True))
+_LOCK_SETTINGS = text("SELECT set_config('enable_bitmapscan', 'off', true), "
+                      "set_config('idle_in_transaction_session_timeout', :ms, true)")
 
 
 def lock_due(session: Session, limit: int, lease: float, now: dt.datetime) -> list[Claimed]:
@@ -132,12 +137,9 @@ def lock_due(session: Session, limit: int, lease: float, now: dt.datetime) -> li
     reads and sorts the whole backlog on every claim (150 ms for 100,000 rows) instead of
     walking ``ix_notification_status_due_at`` in order and stopping after ``limit`` rows.
     """
-    session.execute(text("SELECT set_config('enable_bitmapscan', 'off', true), "
-                         "set_config('idle_in_transaction_session_timeout', :ms, true)"),
-                    {"ms": str(max(1000, int(lease * 1000)))})
-    q = (select(*_read(session)).where(*_due(now)).order_by(_N.c.due_at).limit(limit)
-         .with_for_update(skip_locked=True))
-    return [Claimed.of(r) for r in session.execute(q).all()]
+    conn = session.connection()
+    conn.execute(_LOCK_SETTINGS, {"ms": str(max(1000, int(lease * 1000)))})
+    return [Claimed.of(r, True) for r in conn.execute(_LOCK_DUE, {"now": now, "limit": limit}).all()]
 
 
 def claim(session: Session, worker: str, limit: int, lease: float, now: dt.datetime) -> list[Claimed]:
@@ -149,8 +151,9 @@ def claim(session: Session, worker: str, limit: int, lease: float, now: dt.datet
     """
     due = select(_N.c.id).where(*_due(now)).order_by(_N.c.due_at).limit(limit).with_for_update(skip_locked=True)
     stmt = (update(_N).where(_N.c.id.in_(due.scalar_subquery()))
-            .values(claimed_until=now + dt.timedelta(seconds=lease), claimed_by=worker).returning(*_read(session)))
-    return [Claimed.of(r) for r in session.execute(stmt).all()]
+            .values(claimed_until=now + dt.timedelta(seconds=lease), claimed_by=worker)
+            .returning(*_COLUMNS, _N.c.rendered))
+    return [Claimed.of(r, False) for r in session.execute(stmt).all()]
 
 
 def dispatch_once(engine: Engine, providers: Providers, *, worker: str | None = None) -> int:
@@ -366,20 +369,35 @@ def _apply(session: Session, outcomes: list[_Outcome], deferred: list[tuple[Clai
     return len(outcomes) + len(deferred)
 
 
-def _unnest_columns(table: Any, rows: list[dict[str, Any]], keys: tuple[str, ...]) -> dict[str, Any]:
-    """PostgreSQL: an SQL expression per key for ``rows``: a typed parameter when every row has the same value,
-    else the column of ``unnest(array, …) AS v(…)`` (one array parameter per varying column, ``v.id`` always).
+@lru_cache(maxsize=128)
+def _statement(kind: str, table: Any, keys: tuple[str, ...], varying: tuple[str, ...]) -> Any:
+    """PostgreSQL: the UPDATE (``kind`` "update", by ``id``) or INSERT of rows with ``keys``, built once per shape.
 
-    One statement with a parameter per *column* (not per value) compiles once and costs the
-    server one join, where a VALUES list or an executemany costs per row. Constant columns
-    (the time, the status, the provider) travel once instead of as arrays.
+    The values travel as one array parameter per column in ``varying`` (``unnest(…) AS v(…)``)
+    and one scalar parameter per other column: the statement has a parameter per *column*,
+    not per value, so it compiles once and costs the server one join, where a VALUES list or
+    an executemany costs per row; constants (the time, the status, the provider) travel once.
     """
+    v = func.unnest(*(cast(bindparam(f"u_{k}", type_=ARRAY(table.c[k].type)), ARRAY(table.c[k].type))
+                      for k in varying)).table_valued(*varying).render_derived(name="v")
+    col = {k: v.c[k] if k in varying else cast(bindparam(f"c_{k}", type_=table.c[k].type), table.c[k].type)
+           for k in keys}
+    if kind == "update":
+        return update(table).where(table.c.id == col["id"]).values({k: col[k] for k in keys if k != "id"})
+    return insert(table).from_select(keys, select(*(col[k] for k in keys)))
+
+
+def _write(session: Session, kind: str, table: Any, rows: list[dict[str, Any]], key: str) -> None:
+    """PostgreSQL: update (by ``id``) or insert ``rows``, all with the same keys, with one statement.
+
+    ``key`` (the id) always travels as an array; another column does when its value differs between rows.
+    """
+    keys = tuple(rows[0])
     first = rows[0]
-    varying = [k for k in keys if k == "id" or k == "notification_id" or any(r[k] != first[k] for r in rows)]
-    v = func.unnest(*(cast(bindparam(f"u_{k}", [r[k] for r in rows], type_=ARRAY(table.c[k].type)),
-                           ARRAY(table.c[k].type)) for k in varying)).table_valued(*varying).render_derived(name="v")
-    return {k: v.c[k] if k in varying else cast(bindparam(f"c_{k}", first[k], type_=table.c[k].type), table.c[k].type)
-            for k in keys}
+    varying = tuple(k for k in keys if k == key or any(r[k] != first[k] for r in rows))
+    params = {f"u_{k}": [r[k] for r in rows] for k in varying}
+    params.update({f"c_{k}": first[k] for k in keys if k not in varying})
+    session.connection().execute(_statement(kind, table, keys, varying), params)
 
 
 def _update_rows(session: Session, updates: list[dict[str, Any]]) -> None:
@@ -389,25 +407,22 @@ def _update_rows(session: Session, updates: list[dict[str, Any]]) -> None:
         groups[tuple(sorted(u))].append(u)
     pg = session.get_bind().dialect.name == "postgresql"
     for keys, group in groups.items():
-        cols = [k for k in keys if k != "id"]
         if pg:
-            exprs = _unnest_columns(_N, group, keys)
-            session.execute(update(_N).where(_N.c.id == exprs["id"]).values({k: exprs[k] for k in cols}))
+            _write(session, "update", _N, [{k: u[k] for k in keys} for u in group], "id")
         else:
+            cols = [k for k in keys if k != "id"]
             stmt = update(_N).where(_N.c.id == bindparam("b_id")).values({k: bindparam(f"b_{k}") for k in cols})
-            session.execute(stmt, [{f"b_{k}": u[k] for k in keys} for u in group])
+            session.connection().execute(stmt, [{f"b_{k}": u[k] for k in keys} for u in group])
 
 
 def _insert_rows(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
-    """Insert rows (all with the same keys, ``notification_id`` first) with one statement."""
+    """Insert rows (all with the same keys, ``notification_id`` among them) with one statement."""
     if not rows:
         return
     if session.get_bind().dialect.name == "postgresql":
-        keys = tuple(rows[0])
-        exprs = _unnest_columns(table, rows, keys)
-        session.execute(insert(table).from_select(keys, select(*(exprs[k] for k in keys))))
+        _write(session, "insert", table, rows, "notification_id")
     else:
-        session.execute(insert(table), rows)
+        session.connection().execute(insert(table), rows)
 
 
 def reroute_overdue(session: Session, ns: NotifySettings, now: dt.datetime, limit: int = 500) -> int:
