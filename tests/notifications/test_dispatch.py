@@ -176,6 +176,30 @@ def test_killed_worker_rows_are_resent_with_the_same_key_and_not_duplicated(engi
         providers.close()
 
 
+def test_postgres_claim_is_a_row_lock_released_at_once_when_the_worker_dies(engine, session, clock):
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the row-lock claim is PostgreSQL's; SQLite uses the lease (test above)")
+    from chudong.db import session_factory
+    from chudong.notifications.dispatch import lock_due
+
+    with SimulatorServer("sms-a", "ka") as sim:
+        gateway = HttpSmsGateway("sms-a", sim.url, "ka")
+        providers = Providers(notify_settings(lease_seconds=30), sms=[gateway])
+        ids = [notice(session, person(session), key=f"lock:{i}") for i in range(3)]
+        dying = session_factory(engine)()
+        rows = lock_due(dying, 10, 30, clock.now())  # worker 1 holds the rows in its transaction...
+        first = gateway.send_batch([SmsMessage(r.destination, r.message["body"], r.idempotency_key) for r in rows])
+        assert dispatch_once(engine, providers, worker="w2") == 0  # ...so worker 2 skips them without waiting
+        assert all(reload(engine, i).claimed_until is None for i in ids)  # claiming wrote nothing
+        dying.connection().invalidate()  # worker 1 dies before recording: its connection and transaction go
+        dying.close()
+        dispatch_once(engine, providers, worker="w2")  # at once: no lease to wait for
+        assert sim.state.stats() == {"accepted": 3, "resends_absorbed": 3}
+        assert {reload(engine, i).provider_message_id for i in ids} == {r.message_id for r in first}
+        assert {reload(engine, i).claimed_by for i in ids} == {"w2"}
+        providers.close()
+
+
 def test_concurrent_claimers_get_disjoint_rows(engine, session, clock):
     from chudong.db import session_factory
 
