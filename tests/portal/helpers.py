@@ -76,3 +76,19 @@ def citizen_fields(html: str) -> dict[str, str]:
     """Return a value for every field the citizen must give on a dossier page."""
     names = re.findall(r'name="f_(\w+)"', html)
     return {f"f_{n}": CITIZEN_VALUES.get(n, "Giá trị thử") for n in names}
+
+
+def birth_case(session) -> dict:
+    """Commit a province with a mother, her offered birth dossier and the commune's officer (staff account lan.cb)."""
+    from chudong.dossiers import service as dossiers
+    from tests.dossiers import builders as b
+
+    b.units(session)
+    mother = b.person(session, full_name="Nguyễn Thị Lan")
+    ev = b.life_event(session, "birth-registration", person=mother, vital=b.vital_event(session, mother=mother))
+    code = dossiers.open_dossiers(session, [ev.id]).codes[0]
+    d = dossiers.get_by_code(session, code)
+    officer = b.officer(session, d.handling_unit_code, username="lan.cb")
+    staff_account(session, "lan.cb", "officer", unit_code=officer.unit_code, agency=officer.agency)
+    session.commit()
+    return {"mother": mother, "code": code, "officer": officer}

@@ -9,24 +9,17 @@ from chudong.dossiers import service as dossiers
 from chudong.dossiers.models import DataAccessLog, Dossier
 from tests.dossiers import builders as b
 
-from .helpers import citizen_fields, citizen_signin, post, staff_account, staff_signin, version_on
+from .helpers import birth_case, citizen_fields, citizen_signin, post, staff_account, staff_signin, version_on
 
 
 @pytest.fixture
 def birth(session, clock):
     """A committed province with a mother, her offered birth dossier and the commune's officer."""
-    b.units(session)
-    mother = b.person(session, full_name="Nguyễn Thị Lan")
-    vital = b.vital_event(session, mother=mother)
-    ev = b.life_event(session, "birth-registration", person=mother, vital=vital)
-    code = dossiers.open_dossiers(session, [ev.id]).codes[0]
-    d = dossiers.get_by_code(session, code)
-    officer = b.officer(session, d.handling_unit_code, username="lan.cb")
-    staff_account(session, "lan.cb", "officer", unit_code=officer.unit_code, agency=officer.agency)
+    case = birth_case(session)
     staff_account(session, "leader", "leader")
     other = b.person(session, full_name="Trần Văn Bình", ward_index=1)
     session.commit()
-    return {"mother": mother, "code": code, "officer": officer, "other": other}
+    return {**case, "other": other}
 
 
 def test_citizen_confirms_officer_approves_leader_sees(client, session, birth):

@@ -105,9 +105,14 @@ def start_session(session: Session, kind: Literal["citizen", "staff"], principal
     return secret, row
 
 
+def session_id(secret: str) -> str:
+    """Return the stored id of the session whose cookie holds ``secret`` (its hash)."""
+    return _sha256(secret)
+
+
 def resolve_session(session: Session, secret: str) -> WebSession | None:
     """Return the live session for a cookie secret, or None if unknown, expired or revoked."""
-    row = session.get(WebSession, _sha256(secret))
+    row = session.get(WebSession, session_id(secret))
     if row is None or row.revoked or row.expires_at <= clock.now():
         return None
     return row

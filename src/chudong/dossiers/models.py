@@ -11,13 +11,14 @@ import datetime as dt
 
 from sqlalchemy import (
     JSON, BigInteger, Boolean, Date, Float, ForeignKey, Index, Integer, LargeBinary, String, Text,
-    UniqueConstraint,
+    UniqueConstraint, text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from chudong.db import Base, UTCDateTime
 
 BigId = BigInteger().with_variant(Integer, "sqlite")
+_OPEN_SQL = "status IN ('confirmed', 'in_processing', 'supplement_requested')"
 
 
 class Unit(Base):
@@ -56,6 +57,9 @@ class Dossier(Base):
     __tablename__ = "dossier"
     __table_args__ = (
         Index("ix_dossier_queue", "handling_unit_code", "status", "due_on"),
+        # the officer queue page: a unit's open dossiers (IN_PROGRESS, written out) in deadline order
+        Index("ix_dossier_open_queue", "handling_unit_code", "due_on",
+              postgresql_where=text(_OPEN_SQL), sqlite_where=text(_OPEN_SQL)),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

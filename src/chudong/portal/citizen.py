@@ -34,9 +34,13 @@ def _why(session, d) -> dict | None:
     from chudong.rules.models import LifeEvent
 
     event = session.get(LifeEvent, d.life_event_id)
-    if event is None:
+    return _explain(event.reason if event is not None else None)
+
+
+def _explain(reason: dict | None) -> dict | None:
+    """Return a life event's reason in the user's language, or None when there is none."""
+    if reason is None:
         return None
-    reason = event.reason or {}
     text = reason.get("text_vi") if current_language() == "vi" else reason.get("text_en")
     return {"text": text or reason.get("text_vi") or "", "parameters": reason.get("parameters", []),
             "rule": reason.get("rule", "")}
@@ -64,20 +68,15 @@ def my_dossier(code: str, request: Request, session: SessionDep, user: CitizenDe
 
 
 def _dossier_page(request: Request, session, d, error: str | None = None, status_code: int = 200) -> Response:
-    from chudong.dossiers.models import DossierRating
     from chudong.dossiers.policy import policy_for
-    from chudong.dossiers.results import result_of
+    from chudong.dossiers.views import tracking
 
-    children = dossiers.children_of(session, d)
     pol = policy_for(d.service_id) if d.kind == "dossier" and d.parent_id is None else None
     linked = [{"id": s.service_id, "name": s.names.get(current_language()) or s.names.get("vi")} for s in pol.linked] if pol else []
-    events = dossiers.timeline(session, d)
-    for child in children:
-        events += dossiers.timeline(session, child)
-    events.sort(key=lambda e: e.at)
-    return page(request, "portal/dossier.html", status_code=status_code, d=d, children=children,
-                events=events, linked=linked, field_label=field_label, why=_why(session, d),
-                result=result_of(session, d), rating=session.get(DossierRating, d.id), error=error)
+    seen = tracking(session, d)
+    return page(request, "portal/dossier.html", status_code=status_code, d=d, children=seen.children,
+                events=seen.events, linked=linked, field_label=field_label, why=_explain(seen.reason),
+                result=seen.has_result, rating=seen.rating, error=error)
 
 
 def _act(request: Request, session, user, code: str, action) -> Response:

@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from chudong.auth import service as auth
@@ -86,16 +86,40 @@ def cookie_secret(request: Request) -> str | None:
     return None
 
 
-def _staff_principal(session: Session, account: StaffAccount) -> Principal:
-    if account.role in STAFF_ROLES_PROCESSING:
-        from chudong.dossiers.models import Officer
+def _signed_in(session: Session, secret: str) -> WebUser | None:
+    """Return the user of a live session in one query: the session with its citizen's name, or its staff
+    account and officer record (only the columns shown; nothing sealed is read)."""
+    from chudong.dossiers.models import Officer
+    from chudong.registry.models import Person
 
-        officer = session.scalar(select(Officer).where(Officer.username == account.username, Officer.active.is_(True)))
-        if officer is not None:
-            return Principal(kind="officer", id=officer.id, label=f"officer:{officer.username}",
-                             unit_code=officer.unit_code, agency=officer.agency, role=officer.role)
-    return Principal(kind="officer", id=None, label=f"staff:{account.username}", unit_code=account.unit_code,
-                     agency=account.agency, role=account.role)
+    row = session.execute(
+        select(WebSession, Person.full_name.label("citizen_name"), StaffAccount.id.label("account_id"),
+               StaffAccount.username, StaffAccount.full_name, StaffAccount.role, StaffAccount.unit_code,
+               StaffAccount.agency, StaffAccount.active, Officer.id.label("officer_id"),
+               Officer.unit_code.label("officer_unit"), Officer.agency.label("officer_agency"),
+               Officer.role.label("officer_role"))
+        .outerjoin(Person, and_(WebSession.principal_kind == "citizen", Person.id == WebSession.principal_id))
+        .outerjoin(StaffAccount, and_(WebSession.principal_kind == "staff", StaffAccount.id == WebSession.principal_id))
+        .outerjoin(Officer, and_(Officer.username == StaffAccount.username, Officer.active.is_(True)))
+        .where(WebSession.id == auth.session_id(secret))
+    ).first()
+    # the session row is in the identity map now: the liveness rule reads it without a query
+    if row is None or auth.resolve_session(session, secret) is None:
+        return None
+    web_session = row.WebSession
+    if web_session.principal_kind == "citizen":
+        if row.citizen_name is None:
+            return None
+        return WebUser(Principal.citizen(web_session.principal_id), web_session, row.citizen_name, "citizen")
+    if row.account_id is None or not row.active:
+        return None
+    if row.role in STAFF_ROLES_PROCESSING and row.officer_id is not None:
+        principal = Principal(kind="officer", id=row.officer_id, label=f"officer:{row.username}",
+                              unit_code=row.officer_unit, agency=row.officer_agency, role=row.officer_role)
+    else:
+        principal = Principal(kind="officer", id=None, label=f"staff:{row.username}", unit_code=row.unit_code,
+                              agency=row.agency, role=row.role)
+    return WebUser(principal, web_session, row.full_name, row.role, row.account_id)
 
 
 def load_user(request: Request, session: Session) -> WebUser | None:
@@ -103,20 +127,8 @@ def load_user(request: Request, session: Session) -> WebUser | None:
     cached = getattr(request.state, "web_user", False)
     if cached is not False:
         return cached
-    user = None
     secret = cookie_secret(request)
-    row = auth.resolve_session(session, secret) if secret else None
-    if row is not None:
-        if row.principal_kind == "citizen":
-            from chudong.registry.models import Person
-
-            person = session.get(Person, row.principal_id)
-            if person is not None:
-                user = WebUser(Principal.citizen(person.id), row, person.full_name, "citizen")
-        else:
-            account = session.get(StaffAccount, row.principal_id)
-            if account is not None and account.active:
-                user = WebUser(_staff_principal(session, account), row, account.full_name, account.role, account.id)
+    user = _signed_in(session, secret) if secret else None
     request.state.web_user = user
     request.state.user = user
     request.state.csrf_token = user.session_row.csrf_token if user else ""

@@ -8,14 +8,14 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from chudong.dossiers import service as dossiers
+from chudong.dossiers import service as dossiers, views
 from chudong.kit import clock
 from chudong.kit.errors import ChudongError
 from chudong.portal.citizen import field_label
 from chudong.portal.pages import page
 from chudong.portal.security import CsrfDep, WebUser, redirect, staff_user
 from chudong.web.deps import SessionDep
-from chudong.web.i18n import gettext as _
+from chudong.web.i18n import current_language, gettext as _
 
 router = APIRouter(include_in_schema=False)
 QUEUE_PAGE = 50  # the most urgent first; an officer works down the list
@@ -27,27 +27,35 @@ Steward = Annotated[WebUser, Depends(staff_user("data_steward", "unit_head", "op
 def officer_queue(request: Request, session: SessionDep, user: Officer, status: str | None = None,
                   service: str | None = None, deadline: str | None = None, page_no: int = 1) -> Response:
     """Show the unit's queue ordered by deadline, with on-time / due-soon / overdue badges (50 a page)."""
-    cal = dossiers.calendar(session)
-    today = clock.today()
     page_no = max(1, min(page_no, 1000))
+    filters = {"status": status or "", "service": service or "", "deadline": deadline or ""}
     try:
-        rows = dossiers.queue(session, user.principal, status=status or None, limit=QUEUE_PAGE,
-                              offset=(page_no - 1) * QUEUE_PAGE)
+        rows, has_more = views.queue_page(session, user.principal, status=status or None, service_id=service or None,
+                                          deadline=deadline or None, page_no=page_no, per_page=QUEUE_PAGE)
     except ChudongError as exc:
-        return page(request, "portal/queue.html", status_code=exc.status_code, rows=[], page_no=1, has_more=False,
-                    error=_(exc.message))
-    items = []
-    for d in rows:
-        state = dossiers.deadline_status(d, cal, today)
-        if service and d.service_id != service:
-            continue
-        if deadline and state != deadline:
-            continue
-        items.append((d, state, dossiers.is_verified(d)))
-    services = sorted({d.service_id for d in rows})
-    return page(request, "portal/queue.html", rows=items, services=services, status=status or "",
-                service=service or "", deadline=deadline or "", page_no=page_no,
-                has_more=len(rows) == QUEUE_PAGE)
+        return _queue_error(request, user, exc, **filters)
+    return page(request, "portal/queue.html", rows=rows, services=_services(user), page_no=page_no,
+                has_more=has_more, **filters)
+
+
+def _services(user: WebUser) -> list[tuple[str, str]]:
+    """Return (id, name) of the procedures the officer's agency handles, for the filter."""
+    from chudong.rules.catalogue import get_catalogue
+
+    lang, agency, found = current_language(), user.principal.agency, {}
+    for sd in get_catalogue().services.values():
+        if sd.lead_agency == agency:
+            found[sd.id] = getattr(sd.names, lang, None) or sd.names.vi
+        for lp in sd.linked:
+            if lp.agency == agency:
+                found.setdefault(lp.service_id, getattr(lp.names, lang, None) or lp.names.vi)
+    return sorted(found.items(), key=lambda item: item[1])
+
+
+def _queue_error(request: Request, user: WebUser, exc: ChudongError, **filters: str) -> Response:
+    return page(request, "portal/queue.html", status_code=exc.status_code, rows=[], services=_services(user),
+                page_no=1, has_more=False, error=_(exc.message), **{"status": "", "service": "", "deadline": "",
+                                                                   **filters})
 
 
 @router.get("/officer/dossiers/{code}")
@@ -127,8 +135,7 @@ async def bulk_approve(request: Request, session: SessionDep, user: Officer) -> 
         with session.begin_nested():
             done = dossiers.bulk_approve(session, user.principal, codes)
     except ChudongError as exc:
-        return page(request, "portal/queue.html", status_code=exc.status_code, rows=[], page_no=1, has_more=False,
-                    error=_(exc.message))
+        return _queue_error(request, user, exc)
     return redirect(f"/officer/queue?approved={len(done)}")
 
 

@@ -22,13 +22,20 @@ def _template_dirs() -> list[str]:
 
 @lru_cache(maxsize=1)
 def environment() -> Environment:
-    """Return the shared template environment (autoescaped, i18n enabled)."""
+    """Return the shared template environment (autoescaped, i18n enabled).
+
+    Templates compile once per process; only in development does every render check the
+    files for edits (``auto_reload``), which costs a ``stat`` per template per page.
+    """
+    from chudong.config import get_settings
+
     env = Environment(
         loader=FileSystemLoader(_template_dirs()),
         autoescape=select_autoescape(["html", "xml", "svg"]),
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=get_settings().env == "development",
     )
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     return env
