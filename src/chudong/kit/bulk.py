@@ -1,23 +1,21 @@
-"""Bulk SQL for hot paths: id lists as one array parameter, COPY and ``unnest`` inserts.
+"""SQL for hot paths: id lists as one array parameter, COPY, statements compiled once.
 
-The COPY and ``unnest`` helpers write exactly what a Core insert would: every value goes
-through its column type's bind processing (JSON, UTC timestamps, and the sealed columns of
-``chudong.privacy``), so raw SQL here never bypasses encryption at rest. They are for
+COPY and precompiled statements write exactly what a Core insert would: every value goes
+through its type's bind processing (JSON, UTC timestamps, and the sealed columns of
+``chudong.privacy``), so the raw SQL here never bypasses encryption at rest. COPY is for
 PostgreSQL; callers keep a Core path for SQLite.
 """
 
 from __future__ import annotations
 
-import re
+from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-from sqlalchemy import Column, any_, bindparam
+from sqlalchemy import any_, bindparam
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
-
-_LENGTH = re.compile(r"\([\d, ]+\)$")
 
 
 def is_postgres(session: Session) -> bool:
@@ -36,32 +34,35 @@ def one_of(session: Session, column: Any, values: Sequence[Any]) -> Any:
     return column.in_(values)
 
 
-def _processor(column: Column, dialect: Dialect) -> Callable[[Any], Any] | None:
-    return column.type.dialect_impl(dialect).bind_processor(dialect)
+def _processor(typed: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
+    """Return the bind processor of a column's (or bind parameter's) type on ``dialect``."""
+    return typed.type.dialect_impl(dialect).bind_processor(dialect)
 
 
-def _array_type(column: Column, dialect: Dialect) -> str:
-    # no length: an over-long value must fail on insert as it would with Core, not be cut by the cast
-    return _LENGTH.sub("", column.type.compile(dialect=dialect)) + "[]"
+@dataclass(frozen=True)
+class Precompiled:
+    """A statement SQLAlchemy cannot cache (multi-row VALUES, an INSERT inside a CTE), compiled once.
 
-
-def unnest(dialect: Dialect, columns: Sequence[Column], rows: Sequence[Sequence[Any]],
-           prefix: str) -> tuple[str, dict[str, list[Any]]]:
-    """Return ``unnest(%(p0)s::type[], ...)`` and its parameters: one array per column, in column order.
-
-    ``rows`` hold one value per column; values are converted as the column's type would
-    convert them for a Core insert. Use as ``INSERT INTO t (...) SELECT * FROM <unnest>``.
+    SQLAlchemy compiles such statements again at every execution, which costs more CPU than
+    the round trip they save. Build one per shape (e.g. per row count) and keep it; ``execute``
+    sends the SQL with named parameters, each converted by its bind's type exactly as
+    SQLAlchemy would.
     """
-    params: dict[str, list[Any]] = {}
-    parts = []
-    for j, column in enumerate(columns):
-        values = [row[j] for row in rows]
-        process = _processor(column, dialect)
-        if process is not None:
-            values = [process(v) for v in values]
-        params[f"{prefix}{j}"] = values
-        parts.append(f"%({prefix}{j})s::{_array_type(column, dialect)}")
-    return f"unnest({', '.join(parts)})", params
+
+    sql: str
+    processors: dict[str, Callable[[Any], Any] | None]
+
+    @classmethod
+    def of(cls, statement: Any, dialect: Dialect) -> Precompiled:
+        """Compile ``statement``, whose parameters are all named ``bindparam`` objects, for ``dialect``."""
+        compiled = statement.compile(dialect=dialect)
+        return cls(str(compiled), {name: _processor(bind, dialect) for name, bind in compiled.binds.items()})
+
+    def execute(self, session: Session, params: dict[str, Any]) -> Any:
+        """Run on the session's connection with ``params`` (one value per bind name); return the result."""
+        values = {name: params[name] if process is None else process(params[name])
+                  for name, process in self.processors.items()}
+        return session.connection().exec_driver_sql(self.sql, values)
 
 
 def copy_rows(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:

@@ -10,9 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Integer, func, insert, select
+from sqlalchemy import Integer, and_, bindparam, column, func, insert, select, values
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from chudong.adapters.sms.base import is_vn_mobile
 from chudong.kit import clock
-from chudong.kit.bulk import copy_rows, is_postgres, one_of
+from chudong.kit.bulk import Precompiled, copy_rows, is_postgres, one_of
 from chudong.kit.clock import VN_TZ
 from chudong.kit.errors import ChudongError, NotFound, Unprocessable
 from chudong.kit.phones import InvalidPhone, normalise_phone
@@ -227,20 +228,63 @@ def _insert(session: Session, fresh: dict[Triple, _Built]) -> dict[Triple, int]:
     A key already in the outbox, or written meanwhile by a concurrent transaction (whose
     commit the insert waits for), is skipped, never duplicated.
     """
-    if len(fresh) >= COPY_FROM and is_postgres(session):
+    postgres = is_postgres(session)
+    if postgres and len(fresh) >= COPY_FROM:
         written = _copy_new(session, fresh)
         if written is not None:
             return written
+    elif postgres:
+        return _insert_with_inbox(session, fresh)
     table = Notification.__table__
-    dialect_insert = pg_insert if is_postgres(session) else sqlite_insert
-    stmt = (dialect_insert(table)
-            .on_conflict_do_nothing(index_elements=[table.c.event_key, table.c.step, table.c.recipient_key])
-            .returning(table.c.id, table.c.event_key, table.c.step, table.c.recipient_key))
+    dialect_insert = pg_insert if postgres else sqlite_insert
+    stmt = (dialect_insert(table).on_conflict_do_nothing(index_elements=[table.c[k] for k in _KEY])
+            .returning(table.c.id, *(table.c[k] for k in _KEY)))
     conn = session.connection()
     written = {(ek, st, rk): nid for nid, ek, st, rk in conn.execute(stmt, [row for row, _, _ in fresh.values()])}
     _insert_inbox(session, [(inbox, written[t]) for t, (_, inbox, _) in fresh.items()
                             if inbox is not None and t in written])
     return written
+
+
+_KEY = ("event_key", "step", "recipient_key")
+_INBOX_VALUES = ("person_id", "subject", "body", "language", "created_at")
+
+
+def _insert_with_inbox(session: Session, fresh: dict[Triple, _Built]) -> dict[Triple, int]:
+    """Write a small batch and its inbox messages in one statement (PostgreSQL: one round trip).
+
+    An inbox message goes in only with the outbox row it belongs to (a key already queued
+    gets neither). Values are bound through the column types, like any Core insert.
+    """
+    rows = [row for row, _, _ in fresh.values()]
+    boxed = [(t, box) for t, (_, box, _) in fresh.items() if box is not None]
+    columns = tuple(rows[0])
+    params = {f"r{i}_{c}": row[c] for i, row in enumerate(rows) for c in columns}
+    for j, (t, box) in enumerate(boxed):
+        params.update({f"b{j}_{k}": v for k, v in zip(_KEY, t)})
+        params.update({f"b{j}_{n}": box[n] for n in _INBOX_VALUES})
+    stmt = _small_batch_statement(session.get_bind().dialect, columns, len(rows), len(boxed))
+    return {(ek, st, rk): nid for nid, ek, st, rk in stmt.execute(session, params)}
+
+
+@lru_cache(maxsize=256)
+def _small_batch_statement(dialect: Any, columns: tuple[str, ...], rows: int, boxes: int) -> Precompiled:
+    """Return, compiled once per shape, ``WITH new AS (INSERT … ON CONFLICT DO NOTHING RETURNING …),
+    box AS (INSERT INTO inbox_message … FROM (VALUES …) JOIN new) SELECT … FROM new``."""
+    table, inbox = Notification.__table__, InboxMessage.__table__
+    new = (pg_insert(table)
+           .values([{c: bindparam(f"r{i}_{c}", type_=table.c[c].type) for c in columns} for i in range(rows)])
+           .on_conflict_do_nothing(index_elements=[table.c[k] for k in _KEY])
+           .returning(table.c.id, *(table.c[k] for k in _KEY)).cte("new"))
+    stmt = select(new.c.id, *(new.c[k] for k in _KEY))
+    if boxes:
+        types = {**{k: table.c[k].type for k in _KEY}, **{n: inbox.c[n].type for n in _INBOX_VALUES}}
+        data = values(*(column(k, t) for k, t in types.items()), name="box_values").data(
+            [tuple(bindparam(f"b{j}_{k}", type_=t) for k, t in types.items()) for j in range(boxes)])
+        found = select(new.c.id, *(data.c[n] for n in _INBOX_VALUES)).join(
+            new, and_(*(new.c[k] == data.c[k] for k in _KEY)))
+        stmt = stmt.add_cte(insert(inbox).from_select(["notification_id", *_INBOX_VALUES], found).cte("box"))
+    return Precompiled.of(stmt, dialect)
 
 
 def _copy_new(session: Session, fresh: dict[Triple, _Built]) -> dict[Triple, int] | None:
