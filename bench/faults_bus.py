@@ -77,8 +77,9 @@ def _relay_all(engine, url: str, settings: BusSettings) -> int:
             return total
 
 
-def run(backend: str, events: int) -> None:
-    """Print the figures for one backend."""
+def measure(backend: str, events: int) -> dict:
+    """Relay ``events`` to a private nats-server, kill it, record ``events // 4`` more while it is down,
+    restart it, relay again, and drain a de-duplicating consumer; return the figures."""
     tmp = Path(tempfile.mkdtemp(prefix="chudong-bench-bus-"))
     admin = None
     if backend == "sqlite":
@@ -91,6 +92,7 @@ def run(backend: str, events: int) -> None:
         engine = make_engine(make_url(PG).set(database=name).render_as_string(hide_password=False))
     server = Server(tmp / "js")
     server.start()
+    out: dict = {"backend": backend, "expected": events + events // 4}
     try:
         upgrade(engine)
         settings = BusSettings(stream="BENCH", subject_prefix="bench", batch_size=500)
@@ -98,20 +100,19 @@ def run(backend: str, events: int) -> None:
 
         _publish(engine, events)
         t = time.perf_counter()
-        done = _relay_all(engine, url, settings)
-        dt_relay = time.perf_counter() - t
-        print(f"[{backend}] relay: {done} events in {dt_relay:.2f} s = {done / dt_relay:,.0f} events/s")
+        out["relayed"] = _relay_all(engine, url, settings)
+        out["relay_seconds"] = time.perf_counter() - t
 
         server.kill()
         _publish(engine, events // 4, start=events)
         stuck = relay_once(engine, nats_url=url, settings=settings)
+        out["published_while_down"], out["relay_error_while_down"] = stuck.published, stuck.error
         t = time.perf_counter()
         server.start()
-        restart = time.perf_counter() - t
+        out["restart_seconds"] = time.perf_counter() - t
         t = time.perf_counter()
-        flowed = _relay_all(engine, url, settings)
-        print(f"[{backend}] NATS killed: relay stopped ({stuck.published} published, error: {bool(stuck.error)}); "
-              f"restart {restart:.2f} s; {flowed} queued events flowed in {time.perf_counter() - t:.2f} s")
+        out["flowed"] = _relay_all(engine, url, settings)
+        out["flow_seconds"] = time.perf_counter() - t
 
         seen: set[str] = set()
         dups = 0
@@ -123,8 +124,9 @@ def run(backend: str, events: int) -> None:
 
         t = time.perf_counter()
         r = tail(durable="bench", handler=handle, idle_seconds=1.0, nats_url=url, settings=settings)
-        print(f"[{backend}] consumer: {r.handled} events ({len(seen)} distinct, {r.duplicates} duplicate deliveries) "
-              f"in {time.perf_counter() - t:.2f} s incl. 1 s idle wait; expected {events + events // 4}")
+        out.update(handled=r.handled, distinct=len(seen), handled_twice=dups, redeliveries_skipped=r.duplicates,
+                   consume_seconds=time.perf_counter() - t)
+        return out
     finally:
         if server.proc and server.proc.poll() is None:
             server.kill()
@@ -134,6 +136,18 @@ def run(backend: str, events: int) -> None:
                 c.execute(text(f'DROP DATABASE IF EXISTS "{engine.url.database}" WITH (FORCE)'))
             admin.dispose()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run(backend: str, events: int) -> None:
+    """Print the figures for one backend."""
+    m = measure(backend, events)
+    print(f"[{backend}] relay: {m['relayed']} events in {m['relay_seconds']:.2f} s = "
+          f"{m['relayed'] / m['relay_seconds']:,.0f} events/s")
+    print(f"[{backend}] NATS killed: relay stopped ({m['published_while_down']} published, "
+          f"error: {bool(m['relay_error_while_down'])}); restart {m['restart_seconds']:.2f} s; "
+          f"{m['flowed']} queued events flowed in {m['flow_seconds']:.2f} s")
+    print(f"[{backend}] consumer: {m['handled']} events ({m['distinct']} distinct, {m['redeliveries_skipped']} duplicate "
+          f"deliveries) in {m['consume_seconds']:.2f} s incl. 1 s idle wait; expected {m['expected']}")
 
 
 def main() -> None:

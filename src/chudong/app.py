@@ -11,11 +11,12 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pathlib import Path
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.responses import Response
 
 from chudong.config import Settings, get_settings
-from chudong.db import get_engine, pending_migrations, session_factory
+from chudong.db import get_engine, pending_migrations, session_factory, unavailable
 from chudong.features import feature_modules, load_models
 from chudong.kit.errors import ChudongError
 from chudong.web import i18n
@@ -73,7 +74,8 @@ class ShellMiddleware(BaseHTTPMiddleware):
 
 
 ERROR_TITLES = {400: "Bad request", 401: "Please sign in", 403: "Not allowed", 404: "Not found",
-                409: "Conflict", 413: "Too large", 422: "Please check the form", 429: "Too many attempts"}
+                409: "Conflict", 413: "Too large", 422: "Please check the form", 429: "Too many attempts",
+                503: "Temporarily unavailable"}
 
 
 def wants_html(request: Request) -> bool:
@@ -111,6 +113,23 @@ def _error_handlers(app: FastAPI) -> None:
             return error_page(request, exc.status_code, i18n.gettext(str(exc.detail)))
         return JSONResponse({"error": "http_error", "detail": exc.detail}, status_code=exc.status_code,
                             headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(DBAPIError)
+    async def database_unavailable(request: Request, exc: DBAPIError) -> Response:
+        # the database is down, restarting, read-only or full: the request's transaction was
+        # rolled back, so the client may retry; any other database error stays a 500 (a bug)
+        fault = unavailable(exc)
+        if fault is None:
+            raise exc
+        log.warning("database %s during %s %s: %s", fault.kind, request.method, request.url.path, fault.reason)
+        message = f"{fault.message}: the request was not completed; please retry in {fault.retry_after} seconds"
+        headers = {"Retry-After": str(fault.retry_after)}
+        if wants_html(request):
+            response = error_page(request, 503, message)
+            response.headers.update(headers)
+            return response
+        return JSONResponse({"error": "database_unavailable", "detail": message, "kind": fault.kind},
+                            status_code=503, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:

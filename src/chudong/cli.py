@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from chudong.config import ConfigError, get_settings
 from chudong.kit.errors import ChudongError
@@ -174,9 +174,16 @@ def main() -> None:
     except ChudongError as exc:
         err.print(f"[red]error:[/red] {exc.message}")
         sys.exit(2)
-    except OperationalError as exc:
-        from chudong.db import describe_connection_error
+    except DBAPIError as exc:
+        from chudong.db import describe_connection_error, unavailable
 
+        fault = unavailable(exc)
+        if fault is not None and fault.kind != "unavailable":  # read-only, full, busy: one line, no traceback
+            err.print(f"[red]error:[/red] {fault.message} ({fault.reason}); the command's changes were rolled back, "
+                      "nothing was stored — run it again once the fault is fixed")
+            sys.exit(2)
+        if not isinstance(exc, OperationalError) and fault is None:
+            raise
         err.print(f"[red]error:[/red] {describe_connection_error(get_settings().effective_database_url, exc)}")
         sys.exit(2)
 

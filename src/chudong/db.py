@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
 from sqlalchemy import DateTime, MetaData, create_engine, event, inspect
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -125,11 +127,94 @@ def unit_of_work(engine: Engine | None = None) -> Iterator[Session]:
         session.close()
 
 
+def sqlite_storage_fault(url: str) -> str | None:
+    """For a SQLite URL, say whether its file system is read-only or full or the file not writable."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    path = Path(parsed.database)
+    try:
+        fs = os.statvfs(path.parent)
+    except OSError:
+        return None
+    if fs.f_flag & os.ST_RDONLY:
+        return f"the file system holding {path} is read-only"
+    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        return f"{path} or its folder is not writable by this user"
+    if fs.f_bavail == 0:
+        return f"no space is left on the file system holding {path}"
+    return None
+
+
 def describe_connection_error(url: str, exc: OperationalError) -> str:
     """Return one line saying why the database cannot be reached and what to do."""
+    storage = sqlite_storage_fault(url)
+    if storage:
+        return f"the database cannot be written: {storage}; nothing was stored — fix the storage and run again"
     safe = make_url(url).render_as_string(hide_password=True)
     reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
     return f"cannot connect to the database {safe}: {reason} — check CHUDONG_DATABASE_URL and that the server is running"
+
+
+@dataclass(frozen=True)
+class Unavailable:
+    """Why the database cannot take work right now; the work was rolled back and may be retried."""
+
+    kind: str  # "unavailable" | "read-only" | "full" | "busy"
+    message: str  # safe to show to any client
+    reason: str  # the driver's first line, for operators (logs, the CLI)
+    retry_after: int  # seconds
+
+
+_UNAVAILABLE_TEXT = {
+    "unavailable": "the database is unavailable right now",
+    "read-only": "the database is read-only right now (maintenance or a storage fault)",
+    "full": "the database storage is full",
+    "busy": "the database is busy with conflicting work",
+}
+# SQLite primary result codes (sqlite3.Error.sqlite_errorname without the extended suffix)
+_SQLITE_KINDS = {"SQLITE_READONLY": "read-only", "SQLITE_FULL": "full", "SQLITE_BUSY": "busy",
+                 "SQLITE_LOCKED": "busy", "SQLITE_IOERR": "unavailable", "SQLITE_CANTOPEN": "unavailable"}
+
+
+def unavailable(exc: BaseException) -> Unavailable | None:
+    """Classify a database error as a passing fault (server down or restarting, connection lost,
+    read-only, storage full, lock conflict), or return None for any other error (a bug: 500).
+
+    A database error raised while handling another one (SQLite rolls the whole transaction back
+    on a full disk, so the savepoint's rollback then fails) is classified by the original."""
+    depth = 0
+    # walk wrapped driver errors and the errors they interrupted, as long as they are database errors
+    while exc is not None and depth < 6 and (isinstance(exc, DBAPIError) or
+                                              type(exc).__module__.split(".")[0] in ("sqlite3", "psycopg")):
+        if isinstance(exc, DBAPIError):
+            found = _unavailable(exc)
+            if found is not None:
+                return found
+        exc, depth = exc.__cause__ or exc.__context__, depth + 1
+    return None
+
+
+def _unavailable(exc: DBAPIError) -> Unavailable | None:
+    orig = exc.orig
+    kind = None
+    sqlstate = getattr(orig, "sqlstate", None)  # psycopg
+    name = getattr(orig, "sqlite_errorname", None)  # sqlite3
+    if name:
+        kind = _SQLITE_KINDS.get("_".join(name.split("_")[:2]))
+    elif sqlstate == "25006":
+        kind = "read-only"
+    elif sqlstate == "53100":
+        kind = "full"
+    elif sqlstate in ("40001", "40P01", "55P03"):
+        kind = "busy"
+    elif exc.connection_invalidated or (sqlstate or "").startswith("08") or sqlstate in ("57P01", "57P02", "57P03") \
+            or (sqlstate is None and isinstance(exc, OperationalError) and not name):
+        kind = "unavailable"
+    if kind is None:
+        return None
+    reason = str(orig).strip().splitlines()[0] if orig is not None and str(orig).strip() else type(exc).__name__
+    return Unavailable(kind, _UNAVAILABLE_TEXT[kind], reason, 30 if kind in ("read-only", "full") else 5)
 
 
 def pending_migrations(engine: Engine) -> list[str]:
