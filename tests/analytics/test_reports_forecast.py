@@ -160,9 +160,113 @@ def test_model_forecast_with_backtest(session, clock):
                                   subject_kind="person", occurrence="x", due_date=day, detected_on=day,
                                   reason={}, created_at=k.now()))
     session.flush()
-    out = fc.model_forecast(session, "death-registration", D(2026, 12, 1), [D(2026, 12, 1), D(2027, 1, 1)])
+    # today is 2 November 2026: October is the last complete month; November is forecast through
+    out = fc.model_forecast(session, "death-registration", [D(2026, 12, 1), D(2027, 1, 1)],
+                            history_until=D(2026, 11, 1))
     assert out.method == "model" and out.mape is not None and out.mape < 15
-    assert 15 <= out.by_month[D(2026, 12, 1)] <= 30
+    assert 20 <= out.by_month[D(2026, 12, 1)] <= 26  # the trend: 21 in October, +1 a month
+    assert out.by_month[D(2027, 1, 1)] >= out.by_month[D(2026, 12, 1)] - 1
+
+
+def test_model_forecast_ignores_the_current_partial_month(session, clock):
+    """Two days into November, its few events are not a collapse of demand."""
+    from chudong.kit import clock as k
+    from chudong.rules.models import LifeEvent
+
+    for month in range(12):
+        day = fc.add_months(D(2025, 11, 1), month)
+        for i in range(20):
+            session.add(LifeEvent(key=f"death-registration:person:{month}-{i}:x", service_id="death-registration",
+                                  subject_kind="person", occurrence="x", due_date=day, detected_on=day,
+                                  reason={}, created_at=k.now()))
+    session.add(LifeEvent(key="death-registration:person:nov:x", service_id="death-registration",
+                          subject_kind="person", occurrence="x", due_date=D(2026, 11, 1), detected_on=D(2026, 11, 1),
+                          reason={}, created_at=k.now()))
+    session.flush()
+    f = fc.forecast(session, today=D(2026, 11, 2), months=3)
+    deaths = next(s for s in f.services if s.service_id == "death-registration")
+    assert all(18 <= deaths.by_month[m] <= 22 for m in f.months), deaths.by_month
+
+
+def _day_by_day(session, svc, start, end):
+    """The reference: the service's rule evaluated for every day, as detection runs it (first day per key)."""
+    from chudong.rules.catalogue import get_catalogue
+    from chudong.rules.engine import SCHEDULED, RuleContext
+
+    ctx, seen, day = RuleContext(session, get_catalogue()), {}, start
+    while day <= end:
+        for cand in SCHEDULED[svc.trigger["type"]](ctx, svc, day).candidates:
+            seen.setdefault(cand.key, day)
+        day += dt.timedelta(days=1)
+    by_month: dict = {}
+    for first in seen.values():
+        by_month[fc.month_start(first)] = by_month.get(fc.month_start(first), 0) + 1
+    return by_month
+
+
+@pytest.fixture
+def registry_due(session, clock):
+    """People, cards and licences due in December 2026 – July 2027 through every lead and rule branch."""
+    from chudong.registry.models import Licence
+
+    p = db.person
+    for birth in (D(2013, 1, 15), D(1966, 12, 10), D(2002, 6, 30), D(1987, 3, 3)):  # 14, 60 (second lead), 25, 40
+        p(session, birth_date=birth)
+    covered = p(session, birth_date=D(1987, 4, 4))  # reaches 40 but holds a card issued within the grace years
+    session.add(Licence(kind="id_card", number="C-GRACE", person_id=covered.id, issued_on=D(2026, 1, 1),
+                        issuing_agency="police"))
+    dead = p(session, birth_date=D(1970, 1, 1))
+    dead.death_date = D(2026, 5, 1)
+    db.licence(session, dead, kind="passport", expires_on=D(2027, 2, 1))  # holder dead: never
+
+    def adult():  # one holder per licence: a newer licence of the same kind renews the older
+        return p(session, birth_date=D(1980, 1, 1))
+
+    for expiry in (D(2027, 1, 10), D(2027, 6, 30), D(2028, 1, 20), D(2026, 12, 20)):
+        db.licence(session, adult(), kind="passport", expires_on=expiry)
+    session.add_all([
+        # no expiry date in the feed: the child's is computed (5 years); no adult validity rule covered 2017
+        Licence(kind="passport", number="P-NOEXP", person_id=adult().id, issued_on=D(2017, 3, 15), issuing_agency="x"),
+        Licence(kind="passport", number="P-CHILD", person_id=p(session, birth_date=D(2012, 1, 1)).id,
+                issued_on=D(2022, 5, 20), issuing_agency="x"),
+        # class A1 never expires (even with a date in the feed)
+        Licence(kind="driving_licence", licence_class="A1", number="D-A1", person_id=adult().id,
+                issued_on=D(2017, 2, 1), expires_on=D(2027, 2, 1), issuing_agency="x"),
+    ])
+    for cls, expiry in (("B", D(2027, 3, 5)), ("C", D(2027, 7, 20)), ("B", D(2026, 12, 3))):
+        db.licence(session, adult(), kind="driving_licence", licence_class=cls, expires_on=expiry)
+    for birth in (D(2021, 3, 1), D(2016, 9, 9)):  # grade 1 and grade 6 in 2027
+        p(session, birth_date=birth)
+    session.flush()
+
+
+@pytest.mark.parametrize("service_id", ["passport-expiry", "driving-licence-renewal", "id-card-reissue",
+                                        "school-admission"])
+def test_exact_forecast_equals_the_day_by_day_rule(session, registry_due, service_id):
+    """A month evaluated in one call with widened leads finds what every day's evaluation finds."""
+    from chudong.rules.catalogue import get_catalogue
+
+    svc = get_catalogue().service(service_id)
+    start, end = D(2026, 12, 1), D(2027, 7, 31)
+    expected = _day_by_day(session, svc, start, end)
+    assert sum(expected.values()) >= {"passport-expiry": 4, "id-card-reissue": 4}.get(service_id, 2)
+    assert fc.exact_forecast(session, svc, start, end).by_month == expected
+
+
+def test_a_recorded_future_death_falls_back_to_day_by_day(session, registry_due):
+    """A death dated inside a month stops events after it: that month is then evaluated day by day."""
+    from chudong.rules.catalogue import get_catalogue
+
+    holder = db.person(session, birth_date=D(1975, 5, 5))
+    holder.death_date = D(2027, 1, 10)
+    db.licence(session, holder, kind="passport", expires_on=D(2027, 4, 20))  # first due 20 January (90 days)
+    session.flush()
+    svc = get_catalogue().service("passport-expiry")
+    start, end = D(2026, 12, 1), D(2027, 7, 31)
+    out = fc.exact_forecast(session, svc, start, end)
+    assert out.by_month == _day_by_day(session, svc, start, end)
+    # January: the 2027-06-30 expiry (180 days ahead); the dead holder's is not there
+    assert out.by_month[D(2027, 1, 1)] == 1
 
 
 def test_mape_and_bad_horizon(session, clock):
@@ -205,3 +309,75 @@ def test_leader_index_page_ranks_units_and_downloads_reports(client, session, un
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
     csv_text = client.get("/leader/reports/monthly.csv?period=2026-10").content.decode("utf-8-sig")
     assert csv_text.splitlines()[1].startswith(unit + ",")
+
+
+# ---------------------------------------------------------------- forecast snapshots
+
+
+def _months(f):
+    return {s.service_id: s.by_month for s in f.services}
+
+
+def test_forecast_snapshot_is_reused_for_the_same_day_and_data(session, registry_due, monkeypatch):
+    from chudong.analytics import forecast_cache as cache
+
+    today = D(2026, 11, 2)
+    first, at = cache.cached_forecast(session, today=today, months=12)
+    monkeypatch.setattr(cache, "forecast", lambda *a, **k: pytest.fail("recomputed although nothing changed"))
+    again, at_again = cache.cached_forecast(session, today=today, months=12)
+    assert at_again == at and _months(again) == _months(first)
+    # a shorter horizon is the prefix of the stored 12 months, staffing recomputed for it
+    six, _ = cache.cached_forecast(session, today=today, months=6)
+    direct = fc.forecast(session, today=today, months=6)
+    assert _months(six) == _months(direct) and six.months == direct.months
+    assert [(r.ward_code, r.monthly_dossiers, r.officers_needed) for r in six.staffing] == \
+        [(r.ward_code, r.monthly_dossiers, r.officers_needed) for r in direct.staffing]
+
+
+def test_forecast_snapshot_follows_the_data_and_the_day(session, registry_due):
+    from chudong.analytics import forecast_cache as cache
+
+    today = D(2026, 11, 2)
+    before, _ = cache.cached_forecast(session, today=today, months=3)
+    db.licence(session, db.person(session, birth_date=D(1980, 1, 1)), kind="passport", expires_on=D(2027, 6, 5))
+    session.flush()  # a new registry row: a new data version (due 7 December: 180 days ahead)
+    after, _ = cache.cached_forecast(session, today=today, months=3)
+    passports = next(s for s in after.services if s.service_id == "passport-expiry").by_month
+    assert passports.get(D(2026, 12, 1), 0) == _months(before)["passport-expiry"].get(D(2026, 12, 1), 0) + 1
+    later, _ = cache.cached_forecast(session, today=D(2026, 12, 2), months=3)  # another day: its own forecast
+    assert later.months[0] == D(2027, 1, 1)
+    assert _months(later) == _months(fc.forecast(session, today=D(2026, 12, 2), months=3))
+
+
+def test_forecast_job_computes_once_per_data_version(session, registry_due):
+    from sqlalchemy import func, select
+
+    from chudong.analytics import forecast_cache as cache
+    from chudong.analytics.models import ForecastSnapshot
+    from chudong.kit.jobs import registered_jobs
+
+    assert "analytics.forecast" in registered_jobs()
+    session.add(ForecastSnapshot(as_of=D(2026, 10, 1), data_version="old", months=12, computed_at=clock_now(),
+                                 payload={}))
+    assert cache.refresh(session, today=D(2026, 11, 2)) == 1
+    assert cache.refresh(session, today=D(2026, 11, 2)) == 0
+    assert session.scalars(select(ForecastSnapshot.as_of)).all() == [D(2026, 11, 2)]  # older days dropped
+    assert session.scalar(select(func.count()).select_from(ForecastSnapshot)) == 1
+
+
+def clock_now():
+    from chudong.kit import clock as k
+
+    return k.now()
+
+
+def test_forecast_page_shows_when_it_was_computed(client, session, registry_due):
+    from tests.portal.helpers import staff_account, staff_signin
+
+    staff_account(session, "leader", "leader")
+    session.commit()
+    staff_signin(client, "leader")
+    r = client.get("/leader/forecast?months=3", headers={"accept": "text/html"})
+    assert r.status_code == 200 and 'id="computed-at"' in r.text and "passport-expiry" in r.text
+    again = client.get("/leader/forecast?months=3", headers={"accept": "text/html"})
+    assert again.status_code == 200 and again.text.count("02/11/2026") >= 1

@@ -16,7 +16,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, extract, func, select
 from sqlalchemy.orm import Session
 
 from chudong.analytics.kpi import TARGETS_PER_YEAR
@@ -80,20 +80,83 @@ def _subject_ward(session: Session, kind: str, ids: set[int]) -> dict[int, int |
     return found
 
 
+# the date each exact trigger's notice leads count back from, as its candidates record it
+LEAD_TARGET_FACT = {"licence_expiry": "expires_on", "age_milestone": "milestone_date", "school_cohort": "window_opens"}
+
+
+def _month_segments(start: dt.date, end: dt.date) -> list[tuple[dt.date, dt.date]]:
+    """Split [start, end] into calendar-month pieces."""
+    out, s = [], start
+    while s <= end:
+        e = min(end, add_months(s, 1) - dt.timedelta(days=1))
+        out.append((s, e))
+        s = e + dt.timedelta(days=1)
+    return out
+
+
+def _one_pass_is_exact(ctx, svc, s: dt.date, e: dt.date, future_deaths: bool) -> bool:
+    """Return True when evaluating [s, e] as one day with widened leads finds what every day would.
+
+    The evaluators depend on the day only through the lead targets (day + lead), except the
+    expiry rule, which also skips holders dead by the day and reads the "classes without
+    expiry" parameter in force on the day: one pass is exact when nobody's recorded death
+    falls after the window start and that parameter does not change inside the piece.
+    """
+    if svc.trigger["type"] != "licence_expiry":
+        return True
+    if future_deaths:
+        return False
+    from chudong.rules.catalogue import ParameterMissing, parse_trigger
+
+    name = parse_trigger(svc.trigger).classes_without_expiry
+    if not name:
+        return True
+    try:
+        return ctx.param(name, s) is ctx.param(name, e)
+    except ParameterMissing:
+        return False  # the day-by-day evaluation reports it where it applies
+
+
+def _first_days(ctx, svc, start: dt.date, end: dt.date, *, future_deaths: bool):
+    """Yield (first day detection would find it, candidate) for the service's rule over [start, end].
+
+    Each calendar month is evaluated in one call with the leads widened to cover its days
+    (targets = every day + every lead), and a candidate's first day is recovered from its
+    lead target; where that is not provably the same (``_one_pass_is_exact``) the month is
+    evaluated day by day, as detection does.
+    """
+    from chudong.rules.engine import SCHEDULED
+
+    evaluate = SCHEDULED[svc.trigger["type"]]
+    leads = sorted(set(svc.notice_lead_days))
+    for s, e in _month_segments(start, end):
+        if not leads or not _one_pass_is_exact(ctx, svc, s, e, future_deaths):
+            day = s
+            while day <= e:
+                for cand in evaluate(ctx, svc, day).candidates:
+                    yield day, cand
+                day += dt.timedelta(days=1)
+            continue
+        span = (e - s).days
+        wide = svc.model_copy(update={"notice_lead_days": sorted({lead + k for lead in leads for k in range(span + 1)})})
+        for cand in evaluate(ctx, wide, s).candidates:
+            target = dt.date.fromisoformat(str(cand.facts[LEAD_TARGET_FACT[svc.trigger["type"]]]))
+            days = [target - dt.timedelta(days=lead) for lead in leads]
+            yield min(d for d in days if s <= d <= e), cand
+
+
 def exact_forecast(session: Session, svc, start: dt.date, end: dt.date) -> ServiceForecast:
-    """Run the service's detection rule for every day of [start, end] without writing; count new events."""
-    from chudong.rules.engine import SCHEDULED, RuleContext
+    """Count the life events the service's detection rule will create on the days of [start, end], without writing."""
     from chudong.rules.catalogue import get_catalogue
+    from chudong.rules.engine import RuleContext
     from chudong.rules.models import LifeEvent
 
     ctx = RuleContext(session, get_catalogue())
-    evaluate = SCHEDULED[svc.trigger["type"]]
+    future_deaths = session.scalar(select(func.count()).select_from(Person).where(Person.death_date > start)) > 0
     seen: dict[str, tuple[dt.date, str, int]] = {}
-    day = start
-    while day <= end:
-        for cand in evaluate(ctx, svc, day).candidates:
-            seen.setdefault(cand.key, (day, cand.subject_kind, cand.subject_id))
-        day += dt.timedelta(days=1)
+    for day, cand in _first_days(ctx, svc, start, end, future_deaths=future_deaths):
+        if cand.key not in seen or day < seen[cand.key][0]:
+            seen[cand.key] = (day, cand.subject_kind, cand.subject_id)
     keys = list(seen)
     existing: set[str] = set()
     for i in range(0, len(keys), 900):
@@ -116,26 +179,29 @@ def exact_forecast(session: Session, svc, start: dt.date, end: dt.date) -> Servi
 
 
 def monthly_history(session: Session, service_id: str, until: dt.date) -> tuple[list[dt.date], list[float], dict[int, float]]:
-    """Return monthly counts of the service's life events before ``until`` and each ward's share."""
+    """Return monthly counts of the service's life events before ``until`` and each ward's share (one grouped query).
+
+    A subject's ward is the person's residence, or the household's for household events.
+    """
     from chudong.rules.models import LifeEvent
 
+    year, month = extract("year", LifeEvent.detected_on), extract("month", LifeEvent.detected_on)
+    ward = func.coalesce(Person.ward_code, Household.ward_code)
     rows = session.execute(
-        select(LifeEvent.detected_on, LifeEvent.person_id, LifeEvent.household_id)
+        select(year, month, ward, func.count())
+        .select_from(LifeEvent).outerjoin(Person, Person.id == LifeEvent.person_id)
+        .outerjoin(Household, and_(LifeEvent.person_id.is_(None), Household.id == LifeEvent.household_id))
         .where(LifeEvent.service_id == service_id, LifeEvent.detected_on < until)
+        .group_by(year, month, ward)
     ).all()
     if not rows:
         return [], [], {}
     counts: dict[dt.date, int] = defaultdict(int)
-    persons = {r.person_id for r in rows if r.person_id}
-    households = {r.household_id for r in rows if r.household_id and not r.person_id}
-    pw = _subject_ward(session, "person", persons)
-    hw = _subject_ward(session, "household", households)
     wards: dict[int, int] = defaultdict(int)
-    for r in rows:
-        counts[month_start(r.detected_on)] += 1
-        ward = pw.get(r.person_id) if r.person_id else hw.get(r.household_id)
-        if ward is not None:
-            wards[ward] += 1
+    for y, m, w, n in rows:
+        counts[dt.date(int(y), int(m), 1)] += n
+        if w is not None:
+            wards[w] += n
     first, last = min(counts), add_months(month_start(until), -1)
     months = []
     m = first
@@ -169,16 +235,26 @@ def mape(actual: list[float], predicted: list[float]) -> float | None:
     return round(100 * sum(abs(a - p) / a for a, p in pairs) / len(pairs), 1)
 
 
-def model_forecast(session: Session, service_id: str, start: dt.date, months: list[dt.date]) -> ServiceForecast:
-    """Forecast a service whose demand is not determined by data, with a backtest."""
-    hist_months, series, shares = monthly_history(session, service_id, start)
+def _months_between(a: dt.date, b: dt.date) -> int:
+    return (b.year - a.year) * 12 + b.month - a.month
+
+
+def model_forecast(session: Session, service_id: str, months: list[dt.date], *, history_until: dt.date) -> ServiceForecast:
+    """Forecast a service whose demand is not determined by data, with a backtest.
+
+    The model learns from the complete months before ``history_until`` (the first day of the
+    current month: its partial count would read as a collapse) and forecasts through the
+    months in between to ``months``.
+    """
+    hist_months, series, shares = monthly_history(session, service_id, history_until)
     out = ServiceForecast(service_id, "model" if series else "no_history")
     if not series:
         return out
     if len(series) > BACKTEST_MONTHS + 2:
         train, held = series[:-BACKTEST_MONTHS], series[-BACKTEST_MONTHS:]
         out.mape = mape(held, _fit_predict(train, BACKTEST_MONTHS))
-    predicted = _fit_predict(series, len(months))
+    skip = _months_between(month_start(history_until), months[0]) if months else 0
+    predicted = _fit_predict(series, skip + len(months))[skip:]
     for month, value in zip(months, predicted):
         out.by_month[month] = round(value, 1)
         for ward, share in shares.items():
@@ -201,7 +277,7 @@ def forecast(session: Session, *, today: dt.date, months: int = 6) -> Forecast:
         if svc.trigger["type"] in EXACT_TRIGGERS:
             result.append(exact_forecast(session, svc, start, end))
         else:
-            result.append(model_forecast(session, svc.id, start, month_list))
+            result.append(model_forecast(session, svc.id, month_list, history_until=month_start(today)))
     return Forecast(start, month_list, result, staffing(session, result, len(month_list)))
 
 

@@ -1,6 +1,6 @@
-"""Indexes the analytics queries need on the dossiers feature's tables.
+"""Analytics tables (forecast snapshots) and the indexes analytics needs on the dossiers feature's tables.
 
-Declared here (attached to those tables' metadata) rather than in ``dossiers/models.py``
+The indexes are declared here (attached to those tables' metadata) rather than in ``dossiers/models.py``
 because only analytics reads through them; the migration is
 ``2026_11_22_0013_analytics_indexes``.
 
@@ -13,8 +13,12 @@ because only analytics reads through them; the migration is
 
 from __future__ import annotations
 
-from sqlalchemy import Index, text
+import datetime as dt
 
+from sqlalchemy import JSON, Date, Index, Integer, String, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from chudong.db import Base, UTCDateTime
 from chudong.dossiers.models import DossierEvent, DossierResult
 
 CITIZEN_CONFIRMED = "kind = 'confirmed' AND actor LIKE 'citizen:%'"
@@ -22,3 +26,17 @@ CITIZEN_CONFIRMED = "kind = 'confirmed' AND actor LIKE 'citizen:%'"
 Index("ix_dossier_event_citizen_confirmed", DossierEvent.dossier_id,
       postgresql_where=text(CITIZEN_CONFIRMED), sqlite_where=text(CITIZEN_CONFIRMED))
 Index("ix_dossier_result_dossier_issued", DossierResult.dossier_id, DossierResult.issued_at)
+
+
+class ForecastSnapshot(Base):
+    """A demand forecast computed as of a day from the data at a version (see ``analytics.forecast_cache``)."""
+
+    __tablename__ = "analytics_forecast"
+    __table_args__ = (Index("ix_analytics_forecast_as_of_version", "as_of", "data_version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    data_version: Mapped[str] = mapped_column(String(300))
+    months: Mapped[int] = mapped_column(Integer)
+    computed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    payload: Mapped[dict] = mapped_column(JSON)

@@ -47,12 +47,12 @@ def index_page(request: Request, session: SessionDep, user: Leader, period: str 
 
 @router.get("/leader/forecast", include_in_schema=False)
 def forecast_page(request: Request, session: SessionDep, user: Leader, months: int = 6) -> Response:
-    """Show the demand forecast per service and the staffing it implies."""
-    from chudong.analytics.forecast import forecast
+    """Show the demand forecast per service and the staffing it implies (today's snapshot for the current data)."""
+    from chudong.analytics.forecast_cache import cached_forecast
 
-    f = forecast(session, today=clock.today(), months=min(max(months, 1), 12))
+    f, computed_at = cached_forecast(session, today=clock.today(), months=min(max(months, 1), 12))
     peak = max([max(s.by_month.values(), default=0) for s in f.services] + [1])
-    return page(request, "analytics/forecast.html", f=f, peak=peak)
+    return page(request, "analytics/forecast.html", f=f, peak=peak, computed_at=computed_at)
 
 
 REPORT_FILES = {"pdf": ("pdf", reports.to_pdf), "xlsx": ("xlsx", reports.to_xlsx), "csv": ("csv", reports.to_csv),
