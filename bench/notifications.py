@@ -52,7 +52,7 @@ from sqlalchemy.engine import Engine, make_url
 from chudong.db import make_engine, session_factory, upgrade
 from chudong.kit import clock
 from chudong.notifications.config import NotifySettings
-from chudong.notifications.models import SENT, Notification
+from chudong.notifications.models import QUEUED, SENT, Notification
 from chudong.notifications.service import EnqueueRequest, enqueue_many
 from chudong.notifications.simulators import free_port
 from chudong.registry.models import Person
@@ -229,8 +229,9 @@ def _wait_all_sent(engine, prefix: str, n: int, timeout: float, workers: list[Wo
                 log = Path(f"/tmp/bench-notify-worker{w.n}.log").read_text(errors="replace")[-500:]
                 raise RuntimeError(f"worker {w.n} exited with {w.proc.returncode}: {log}")
         with engine.connect() as conn:
+            # queued rows only (the status index answers it; every other state is final)
             left = conn.scalar(select(func.count()).select_from(Notification).where(
-                Notification.event_key.like(f"{prefix}:%"), Notification.status != SENT))
+                Notification.status == QUEUED, Notification.event_key.like(f"{prefix}:%")))
         if not left or time.monotonic() > deadline:
             return int(left or 0)
         time.sleep(0.5)

@@ -427,13 +427,16 @@ def _insert_rows(session: Session, table: Any, rows: list[dict[str, Any]]) -> No
 
 def reroute_overdue(session: Session, ns: NotifySettings, now: dt.datetime, limit: int = 500) -> int:
     """Move sent messages without a delivery receipt in time to their next channel (e.g. Zalo → SMS)."""
-    # Runs after every batch, and usually finds nothing: a Core query on ix_notification_overdue first.
-    ids = session.scalars(select(_N.c.id).where(_N.c.status == SENT, _N.c.deliver_by.is_not(None),
-                                                _N.c.deliver_by <= now)
+    # Runs after every batch and usually finds nothing, so first a Core query that only the partial index
+    # ix_notification_overdue can answer. No status in it: with statistics from before a burst the planner
+    # believed "status = 'sent'" rare and walked every sent row (56 ms for 30,000) instead. Only sent rows
+    # carry deliver_by (every other transition clears it); the status is checked on the rows found.
+    ids = session.scalars(select(_N.c.id).where(_N.c.deliver_by.is_not(None), _N.c.deliver_by <= now)
                           .order_by(_N.c.deliver_by).limit(limit).with_for_update(skip_locked=True)).all()
     if not ids:
         return 0
-    rows = list(session.scalars(select(Notification).where(Notification.id.in_(ids)).order_by(Notification.deliver_by)))
+    rows = [r for r in session.scalars(select(Notification).where(Notification.id.in_(ids))
+                                       .order_by(Notification.deliver_by)) if r.status == SENT]
     for row in rows:
         values: dict[str, Any] = {}
         later: list[tuple[str, str, str | None]] = []
