@@ -82,3 +82,32 @@ def test_demo_delivers_and_shows_messages(engine, session, clock):
     out = console.export_text()
     assert "delivered" in out and "678" in out
     assert "+84912345678" not in out  # the demo's output is logged: phone numbers are masked
+
+
+def test_a_receipt_that_raced_the_send_record_is_applied_instead_of_falling_back(engine, session, clock):
+    import datetime as dt
+
+    from chudong.notifications.service import set_preferences
+
+    providers = fake_providers(notify_settings(fallback_after_seconds={"sms": 60}))
+    with session_factory(engine)() as s:
+        p = person(s, phone="+84900000003", email="x@example.vn")  # magic: SMS accepted, no receipt of its own
+        set_preferences(s, p.id, channels=["sms", "email"])
+        nid = enqueue(s, event_key="d:race", step="started", person_id=p.id, template_id="dossier-started",
+                      context=CONTEXT)[0].id
+        s.commit()
+    dispatch_once(engine, providers, worker="w")
+    with session_factory(engine)() as s:
+        mid = s.get(Notification, nid).provider_message_id
+        # stored as unknown: as if it had arrived between the dispatcher's look for early receipts and its commit
+        s.add(DeliveryReceipt(provider="fake-sms", provider_message_id=mid, status="delivered", payload={},
+                              received_at=clock.now(), outcome="unknown"))
+        s.commit()
+    clock.advance(dt.timedelta(seconds=61))
+    dispatch_once(engine, providers, worker="w")
+    with session_factory(engine)() as s:
+        n = s.get(Notification, nid)
+        rc = s.scalars(select(DeliveryReceipt)).one()
+        assert (n.status, n.channel) == (DELIVERED, "sms")  # no fallback to e-mail
+        assert (rc.outcome, rc.notification_id) == ("matched-later", nid)
+    assert not providers.email.sent

@@ -437,6 +437,12 @@ def reroute_overdue(session: Session, ns: NotifySettings, now: dt.datetime, limi
         return 0
     rows = [r for r in session.scalars(select(Notification).where(Notification.id.in_(ids))
                                        .order_by(Notification.deliver_by)) if r.status == SENT]
+    # A receipt that raced the record of its send (stored as unknown after the dispatcher had looked
+    # for early receipts, before it committed) is applied now instead of falling back to another channel.
+    sent = {(r.provider, r.provider_message_id): r.id for r in rows if r.provider and r.provider_message_id}
+    if sent:
+        _match_early_receipts(session, sent, now)
+        rows = [r for r in rows if r.status == SENT]
     for row in rows:
         values: dict[str, Any] = {}
         later: list[tuple[str, str, str | None]] = []
