@@ -150,7 +150,10 @@ def populate(engine, population: int, due: int, seed: float = 0.42) -> dict[str,
             conn.execute(text(stmt))
     # the server-side SQL wrote personal ID numbers and incomes in plaintext: the privacy
     # migration seals them, as it would a real database (chudong.privacy)
+    t0 = time.perf_counter()
     upgrade(engine, "20261122_0010")
+    print(f"  sealed the generated ID numbers and incomes (migration 20261122_0010) in {time.perf_counter() - t0:.1f} s",
+          flush=True)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE"))
         counts = {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()

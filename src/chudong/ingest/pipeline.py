@@ -326,7 +326,7 @@ class CsvRun:
                 self.flush(chunk)
 
     def row(self, valid: Valid, normalised: str, digest: str, raw: dict[str, str], rec_id: int, rec_new: int,
-            person_id: int | None, person_new: int | None) -> tuple:
+            person_id: int | None, person_new: int | None, pid_hash: str | None = None) -> tuple:
         """Return the stage tuple of a valid record (personal data sealed, search hashes beside it)."""
         norm = valid.normalised
         ring = self.ring
@@ -342,7 +342,8 @@ class CsvRun:
         if pid is not None and pid_sealed is None:
             pid_sealed = ring.seal(pid, "pid")
         head = (valid.source_key, digest, ring.seal(dumps_flat(raw), "record"), stored, pid_sealed,
-                ring.blind("pid", pid) if pid is not None else None, norm.get("ward_code"), valid.ward_received,
+                pid_hash or (ring.blind("pid", pid) if pid is not None else None), norm.get("ward_code"),
+                valid.ward_received,
                 1 if valid.ward_ambiguous else 0, rec_id, rec_new, person_id, person_new)
         if self.plain_domain is not None:  # persons: the plain domain columns are keys of the record
             personal = []
@@ -401,11 +402,10 @@ class CsvRun:
         base = conn.exec_driver_sql(f"SELECT COALESCE(MAX(id), 0) FROM {table}").scalar_one()
         return list(range(base + 1, base + 1 + n))
 
-    def person_ids(self, pids: list[str]) -> dict[str, int]:
-        """Return {pid: person id} of the registry's persons among ``pids`` (looked up by search hash)."""
+    def person_ids(self, pid_hashes: dict[str, str]) -> dict[str, int]:
+        """Return {pid: person id} of the registry's persons among ``pid_hashes`` ({pid: its search hash})."""
         conn = self.session.connection()
-        blind = self.ring.blind
-        by_hash = {blind("pid", pid): pid for pid in pids}
+        by_hash = {h: pid for pid, h in pid_hashes.items()}
         hashes = list(by_hash)
         if self.pg:
             with conn.connection.driver_connection.cursor() as cur:
@@ -438,8 +438,10 @@ class CsvRun:
             return
         fresh = iter(self.new_ids("source_record", sum(1 for _, rid in todo if rid is None)))
         persons: dict[str, tuple[int, int]] = {}  # pid → (person id, 1 when new)
+        blind = self.ring.blind
+        hashes = {item[0].pid: blind("pid", item[0].pid) for item, _ in todo if item[0].pid is not None}
         if self.feed.name == "persons":
-            known = self.person_ids([item[0].pid for item, _ in todo])
+            known = self.person_ids(hashes)
             fresh_people = iter(self.new_ids("person", sum(1 for item, _ in todo if item[0].pid not in known)))
             for item, _ in todo:
                 pid = item[0].pid
@@ -453,7 +455,8 @@ class CsvRun:
                 new = 0
                 updated += 1
             person_id, person_new = persons.get(valid.pid, (None, None)) if persons else (None, None)
-            rows.append(self.row(valid, normalised, digest, raw, rid, new, person_id, person_new))
+            rows.append(self.row(valid, normalised, digest, raw, rid, new, person_id, person_new,
+                                 hashes.get(valid.pid) if valid.pid is not None else None))
         self.updated += updated
         self.accepted += len(todo) - updated
         self.write(rows)
