@@ -1,7 +1,8 @@
 """Demand forecasting per service and ward, and the officer staffing it implies.
 
 - *Determined by data* (licence expiries, ID-card milestones, school cohorts): the rules
-  engine's own evaluators are run for every future day without writing anything, so the
+  engine's own evaluators are run over the future days without writing anything — a month
+  at a time with widened leads where that is provably the same as day by day — so the
   forecast is exactly the life events detection will create (people and licences as the
   registries hold them today).
 - *Not determined* (births, deaths, household reviews, building plans): a Holt
