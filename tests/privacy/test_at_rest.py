@@ -172,7 +172,3 @@ def test_rehash_after_a_search_key_change_restores_lookups(session, clock):
 
 def test_model_and_service_agree_on_the_sealed_record_fields():
     assert dict(NORMALISED_SEALED) == privacy.RECORD_FIELDS
-
-
-def test_the_process_ring_is_the_development_one_in_tests():
-    assert keyring().current == "dev"
