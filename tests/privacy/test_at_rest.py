@@ -45,7 +45,7 @@ def populate(session, pid: str = PID, phone: str = PHONE, email: str = EMAIL) ->
     run = IngestRun(feed="persons", agency_code="pop", started_at=clock.now())
     session.add(run)
     session.flush()
-    session.execute(insert(IngestRejection), [{"run_id": run.id, "line": 2, "field": "pid", "reason": "bad",
+    session.execute(insert(IngestRejection), [{"run_id": run.id, "line": 2, "field": "pid", "reason": f"personal ID number {pid!r} is wrong",
                                                "record": f"k1,{pid},{phone}"}])
     enqueue(session, event_key=f"otp:{pid}", step="otp", person_id=p.id, template_id="otp",
             context={"code": "123456", "minutes": 10}, urgent=True, mandatory=True)
@@ -58,7 +58,7 @@ RAW_QUERIES = [
     "SELECT income_per_person FROM household",
     "SELECT holder_pid FROM licence",
     "SELECT raw, CAST(normalised AS TEXT) FROM source_record",
-    "SELECT record FROM ingest_rejection",
+    "SELECT record, reason FROM ingest_rejection",
     "SELECT CAST(destinations AS TEXT) FROM notification",
 ]
 

@@ -75,7 +75,7 @@ def _filled(engine: Engine) -> Iterator[Engine]:
                           "unchanged, rejected, started_at) VALUES (1, 'persons', 'pop', 'f', 'done', 1, 0, 0, 1, :now)"),
                      {"now": now})
         conn.execute(text("INSERT INTO ingest_rejection (run_id, field, reason, record) "
-                          "VALUES (1, 'pid', 'bad', :rec)"), {"rec": f"k2,{PID}9,{PHONE}"})
+                          "VALUES (1, 'pid', :why, :rec)"), {"rec": f"k2,{PID}9,{PHONE}", "why": f"{PHONE} is not valid"})
         conn.execute(text(
             "INSERT INTO notification (event_key, step, recipient_key, person_id, service, template_id, "
             "template_version, template_hash, language, urgent, mandatory, channels, channel_index, channel, "
@@ -88,7 +88,7 @@ def _filled(engine: Engine) -> Iterator[Engine]:
 def _dump(engine: Engine) -> str:
     queries = ["SELECT pid, phone, email FROM person", "SELECT CAST(income_per_person AS TEXT) FROM household",
                "SELECT holder_pid FROM licence", "SELECT raw, CAST(normalised AS TEXT) FROM source_record",
-               "SELECT record FROM ingest_rejection", "SELECT CAST(destinations AS TEXT) FROM notification"]
+               "SELECT record, reason FROM ingest_rejection", "SELECT CAST(destinations AS TEXT) FROM notification"]
     with engine.connect() as conn:
         return "\n".join(str(v) for q in queries for row in conn.exec_driver_sql(q) for v in row)
 

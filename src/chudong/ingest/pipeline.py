@@ -331,6 +331,7 @@ class CsvRun:
         norm = valid.normalised
         ring = self.ring
         # each personal value is sealed once: the same ciphertext goes to its column and the record
+        # (CSV records are flat; the FHIR feeds' nested records are sealed by their column type)
         sealed: dict[str, str] = {}
         for name, kind in self.sealed_fields:
             value = norm.get(name)
@@ -343,8 +344,7 @@ class CsvRun:
             pid_sealed = ring.seal(pid, "pid")
         head = (valid.source_key, digest, ring.seal(dumps_flat(raw), "record"), stored, pid_sealed,
                 pid_hash or (ring.blind("pid", pid) if pid is not None else None), norm.get("ward_code"),
-                valid.ward_received,
-                1 if valid.ward_ambiguous else 0, rec_id, rec_new, person_id, person_new)
+                valid.ward_received, 1 if valid.ward_ambiguous else 0, rec_id, rec_new, person_id, person_new)
         if self.plain_domain is not None:  # persons: the plain domain columns are keys of the record
             personal = []
             for name in PERSON_SEALED:

@@ -51,6 +51,7 @@ PROTECTED_0010: tuple[Protected, ...] = (
     Protected("licence", "holder_pid", "pid"),
     Protected("source_record", "raw", "record"),
     Protected("source_record", "normalised", "", "fields", content_hash_column="content_hash"),
+    Protected("ingest_rejection", "reason", "record"),  # reasons quote the rejected value
     Protected("ingest_rejection", "record", "record"),
     Protected("notification", "destinations", "contact", "values"),
 )

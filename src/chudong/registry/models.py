@@ -236,7 +236,7 @@ class IngestRejection(Base):
     line: Mapped[int | None] = mapped_column(Integer, nullable=True)  # CSV line / NDJSON line number
     source_key: Mapped[str | None] = mapped_column(String(120), nullable=True)
     field: Mapped[str] = mapped_column(String(60))
-    reason: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Sealed("record"))  # sealed: reasons quote the bad value (an ID, a phone)
     record: Mapped[str] = mapped_column(Sealed("record"), default="")  # the record as received (truncated)
 
 
