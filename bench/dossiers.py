@@ -111,6 +111,7 @@ def main() -> None:
     args = parser.parse_args()
 
     import chudong.notifications.service  # noqa: F401  (imported at app start-up, not during the timing)
+    from chudong.notifications.templates import get_template
     from chudong.dossiers import service
     from chudong.dossiers.models import Officer
     from chudong.dossiers.results import render_result_pdf, result_of, verification_url
@@ -178,6 +179,9 @@ def main() -> None:
 
         flows.notify_many = timed_notify_many
         statements = StatementTimes(engine) if args.statements else None
+        # read once per process by a running server: the catalogue and the message templates (YAML)
+        service.policy_for("poor-household-confirmation")
+        get_template("service-notice")
         prof = cProfile.Profile(time.process_time) if args.profile else None  # CPU time: the machine is shared
         load_before, server_before = os.getloadavg(), server_cpu(engine)
         t, cpu = time.perf_counter(), time.process_time()

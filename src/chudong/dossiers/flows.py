@@ -103,10 +103,11 @@ class Prefill:
 class RegistryReader:
     """Load, in a few set-based queries, everything a batch of dossiers is pre-filled from."""
 
-    def __init__(self, session: Session, events: list[DetectedEvent]) -> None:
+    def __init__(self, session: Session, events: list[DetectedEvent], policies: Iterable[Policy] | None = None) -> None:
         self.session = session
         self._plans: dict[int, tuple[Policy, list[tuple[str, str | None, str, tuple[str, ...]]]]] = {}
         self._provenances: dict[int | None, tuple[int | None, str | None, str | None]] = {}
+        self._read = _columns_read(policies) if policies is not None else None
         vitals = self._by_id(VitalEvent, {e.vital_event_id for e in events})
         plans = self._by_id(BuildingPlan, {e.building_plan_id for e in events})
         person_ids = {e.person_id for e in events} | {v.mother_person_id for v in vitals.values()}
@@ -144,12 +145,17 @@ class RegistryReader:
         wanted = sorted(i for i in ids if i is not None)
         out: dict = {}
         table = model.__table__
+        # only the columns the policies read (and the links between rows): sealed columns
+        # (ID numbers, phones, incomes) are decrypted only when a dossier shows them
+        names = None if self._read is None else (_LINKS | self._read.get(model, set()))
+        columns = list(table.c) if names is None else [c for c in table.c if c.name in names]
         for i in range(0, len(wanted), 5000):
             # Core rows, not ORM objects: read-only here, and hydrating thousands of entities
             # into the identity map costs more than the query. Held as plain namespaces: a
             # missing attribute (``getattr(row, "source_record_id", None)`` on a table without
             # one) costs an exception that a SQLAlchemy Row makes many times dearer.
-            for row in self.session.execute(select(table).where(one_of(self.session, table.c.id, wanted[i:i + 5000]))):
+            stmt = select(*columns).where(one_of(self.session, table.c.id, wanted[i:i + 5000]))
+            for row in self.session.execute(stmt):
                 out[row.id] = SimpleNamespace(**row._mapping)
         return out
 
@@ -244,6 +250,24 @@ class RegistryReader:
                 ward = row.ward_code
                 break
         return Prefill(fields, ward, total, prefilled, conflicts)
+
+
+# what a data item path starts with → the table its rows come from (schools are ORM objects)
+_HEAD_MODELS = {"person": Person, "mother": Person, "vital_event": VitalEvent, "building_plan": BuildingPlan,
+                "household": Household, "licence": Licence}
+# columns that link rows or carry provenance and ward, read whatever the policies show
+_LINKS = {"id", "source_record_id", "ward_code", "person_id", "household_id", "mother_person_id"}
+
+
+def _columns_read(policies: Iterable[Policy]) -> dict[Any, set[str]]:
+    """Return, per registry model, the columns the policies' data items read."""
+    read: dict[Any, set[str]] = {}
+    for policy in policies:
+        for item in policy.data_items:
+            head, _, rest = item.source.partition(".")
+            if head in _HEAD_MODELS and rest:
+                read.setdefault(_HEAD_MODELS[head], set()).add(rest.split(".")[0])
+    return read
 
 
 def _dig_parts(row: Any, parts: tuple[str, ...]) -> Any:

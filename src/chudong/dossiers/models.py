@@ -118,7 +118,8 @@ class DossierEvent(Base):
     __table_args__ = (UniqueConstraint("dossier_id", "seq"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), index=True)
+    # no index of its own: the (dossier_id, seq) unique index serves look-ups by dossier (migration 0012)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"))
     seq: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(30), index=True)
     from_status: Mapped[str | None] = mapped_column(String(24), nullable=True)

@@ -241,13 +241,14 @@ def _open_from_events(session: Session, events: list[flows.DetectedEvent],
     todo = [e for e in events if e.id not in already]
     if not todo:
         return OpenResult(0, len(events), [])
-    reader = flows.RegistryReader(session, todo)
+    pols = {sid: policies(sid) for sid in {e.service_id for e in todo}}
+    reader = flows.RegistryReader(session, todo, pols.values())
     router = Router(session, province)
     now, today = clock.now(), clock.today()
     rows: list[dict[str, Any]] = []
     plans: list[tuple[Policy, flows.Prefill]] = []
     for e in todo:
-        pol = policies(e.service_id)
+        pol = pols[e.service_id]
         pre = reader.prefill(e, pol)
         unit = router.pick(pol.agency, pol.service_id, pre.ward_code, pol.routing)
         citizen_fields = sum(1 for f in pre.fields.values() if f["source"] == "citizen")
