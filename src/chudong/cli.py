@@ -89,25 +89,59 @@ def db_status() -> None:
     console.print("[green]database schema is current[/green]")
 
 
+_AS_OF_ENV = "CHUDONG_SERVE_AS_OF"  # how `serve` hands --as-of to its worker processes
+
+
+def default_workers() -> int:
+    """Return the default number of web processes: one per CPU core (pages are CPU-bound Python)."""
+    import os
+
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+
+def web_app():
+    """Build the application in a web worker process (``serve --workers N`` imports this factory)."""
+    import os
+
+    as_of = os.environ.get(_AS_OF_ENV)
+    if as_of:  # a spawned worker does not inherit the parent's --as-of clock
+        clock.set_process_clock(clock.FixedClock(clock.parse_as_of(as_of)))
+    from chudong.app import create_app
+
+    return create_app(get_settings())
+
+
 @app.command()
 def serve(
     host: Annotated[Optional[str], typer.Option(help="Address to listen on.")] = None,
     port: Annotated[Optional[int], typer.Option(help="Port to listen on.")] = None,
-    workers: Annotated[int, typer.Option(help="Web worker processes.")] = 1,
+    workers: Annotated[Optional[int], typer.Option(
+        min=1, help="Web worker processes (default: one per CPU core).")] = None,
 ) -> None:
     """Serve the web application and API."""
+    import os
+
     import uvicorn
 
     from chudong.app import MigrationsPending, create_app
 
     settings = get_settings()
+    workers = workers or default_workers()
     try:
-        web = create_app(settings, require_migrated())
+        web = create_app(settings, require_migrated())  # fail here, once, if the schema is behind
     except MigrationsPending as exc:
         raise CliError(str(exc)) from None
-    console.print(f"chudong listening on http://{host or settings.host}:{port or settings.port}")
-    uvicorn.run(web, host=host or settings.host, port=port or settings.port, log_level="warning",
-                workers=workers if workers > 1 else None)
+    console.print(f"chudong listening on http://{host or settings.host}:{port or settings.port} "
+                  f"({workers} worker process{'es' if workers > 1 else ''})")
+    options = {"host": host or settings.host, "port": port or settings.port, "log_level": "warning"}
+    if workers == 1:
+        uvicorn.run(web, **options)
+        return
+    fixed = clock.current_clock()
+    if isinstance(fixed, clock.FixedClock):
+        os.environ[_AS_OF_ENV] = fixed.now().date().isoformat()
+    web.state.engine.dispose()  # the workers open their own connections
+    uvicorn.run("chudong.cli:web_app", factory=True, workers=workers, **options)
 
 
 @app.command()
