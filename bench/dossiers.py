@@ -15,7 +15,7 @@ import statistics
 import time
 import uuid
 
-from sqlalchemy import event, insert, select, text
+from sqlalchemy import event, func, insert, select, text
 from sqlalchemy.engine import make_url
 
 from chudong.db import make_engine, session_factory, upgrade
@@ -76,6 +76,40 @@ def server_cpu(engine) -> float:  # type: ignore[no-untyped-def]
     return total
 
 
+def _explain(s, sample: list[str]) -> None:  # type: ignore[no-untyped-def]
+    """Print how PostgreSQL runs the queries whose cost could grow with the number of dossiers."""
+    from chudong.dossiers.models import Dossier, Unit
+    from chudong.dossiers.statemachine import IN_PROGRESS
+    from chudong.kit.bulk import one_of
+    from chudong.notifications.models import Notification
+
+    d = s.scalar(select(Dossier).where(Dossier.code == sample[1]))
+    justice = list(s.scalars(select(Unit.code).where(Unit.agency == "justice")))
+    queries = {
+        "dossier by code, FOR UPDATE": select(Dossier).where(Dossier.code == d.code).with_for_update(),
+        "outbox rows of a dossier": select(Notification.id).where(Notification.event_key == f"dossier:{d.code}"),
+        "sub-dossiers still open": select(func.count()).select_from(Dossier).where(
+            Dossier.parent_id == d.id, Dossier.status.not_in(["closed", "declined", "expired", "acted_on"])),
+        f"open work of an agency's {len(justice)} units (routing)": select(Dossier.handling_unit_code, func.count())
+            .where(one_of(s, Dossier.handling_unit_code, justice),
+                   Dossier.status.in_(sorted(IN_PROGRESS | {"detected", "offered"})))
+            .group_by(Dossier.handling_unit_code),
+        "a unit's queue page": select(Dossier.id).where(
+            Dossier.handling_unit_code == d.handling_unit_code, Dossier.status.in_(sorted(IN_PROGRESS)))
+            .order_by(Dossier.due_on, Dossier.risk.desc(), Dossier.id).limit(50),
+    }
+    print("query plans (EXPLAIN ANALYZE):")
+    for title, stmt in queries.items():
+        compiled = stmt.compile(dialect=s.get_bind().dialect, compile_kwargs={"render_postcompile": True})
+        plan = [r[0] for r in s.connection().exec_driver_sql(
+            "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + str(compiled), compiled.params)]
+        scans = [line.strip() for line in plan if "Scan" in line]
+        print(f"  {title}: {plan[-1].strip()}")
+        for line in scans:
+            print(f"      {line}")
+    s.rollback()
+
+
 def _background(engine, n: int, wards: list[int]) -> None:
     """Fill the dossier table with n settled / in-progress rows in one set-based statement."""
     with engine.begin() as conn:
@@ -107,6 +141,8 @@ def main() -> None:
     parser.add_argument("--profile", metavar="FILE", help="write a cProfile of the opening phase to FILE")
     parser.add_argument("--statements", action="store_true",
                         help="print the SQL statements that took longest in the opening and action phases")
+    parser.add_argument("--explain", action="store_true",
+                        help="print the query plans of the look-ups whose cost could grow with the table")
     parser.add_argument("--profile-actions", metavar="FILE", help="write a cProfile of the officer actions to FILE")
     args = parser.parse_args()
 
@@ -284,6 +320,9 @@ def main() -> None:
                 cms.append((time.process_time() - cpu_started) * 1000)
         print(f"result PDF            p50 {statistics.median(ms):.0f} ms, p95 {_p(ms, 0.95):.0f} ms, "
               f"max {max(ms):.0f} ms; CPU p50 {statistics.median(cms):.0f} ms ({len(pdf):,} bytes)")
+        if args.explain:
+            with Session() as s:
+                _explain(s, sample)
     finally:
         engine.dispose()
         with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
