@@ -2,8 +2,9 @@
 
 The citizen's dossier tracking page and the officer's queue page are requested by 50
 concurrent users against the server run as production runs it — ``chudong serve --workers N``
-(uvicorn worker processes, ``CHUDONG_ENV=production``) in its own process, so the load
-generator does not share the server's interpreter — on a database holding ``--dossiers``
+(uvicorn worker processes, default one per core; ``CHUDONG_ENV=production``) in its own
+process, so the load generator (plain kept-alive HTTP/1.1 connections, ~0.5 ms CPU a request)
+does not share the server's interpreter — on a database holding ``--dossiers``
 dossiers (default 1,000,000). Each user reads the page for about ``--think`` seconds (default
 1 s: 0.5–1.5 s at random, users starting at random within the first second, so 50 users do not
 click in step) before the next request; ``--think 0`` is a closed-loop stress test.
@@ -12,7 +13,7 @@ Prints, per page: p50 / p95 / p99 latency, requests/s, and the CPU the server sp
 (the web processes, and the PostgreSQL backends serving them, read from ``/proc`` before and
 after) — CPU per request does not depend on what else loads the machine; latency does, so the
 load average is printed too. Target: p95 ≤ 100 ms at 50 users.
-Run: ``.venv/bin/python -m bench.portal [--dossiers N --requests N --workers N --think S]``.
+Run: ``.venv/bin/python -m bench.portal [--dossiers N --requests N --workers N [N ...] --think S]``.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from sqlalchemy.engine import Engine
 
 from bench._pg import temp_database
 from bench.ingest import backend_cpu as process_cpu, own_cpu
+from chudong.cli import default_workers
 from chudong.db import session_factory
 
 UNIT = "TP-20194"
@@ -120,11 +122,6 @@ def _free_port() -> int:
 # ---------------------------------------------------------------- CPU of the server side
 
 
-def _cpu_seconds(pids: list[int]) -> float:
-    """Return user + system CPU seconds used so far by these processes (gone ones count 0)."""
-    return sum(process_cpu(pid) or 0.0 for pid in pids)
-
-
 def _process_tree(root: int) -> dict[int, str]:
     """Return root and every descendant (uvicorn's worker processes): pid → command line."""
     children: dict[int, list[int]] = {}
@@ -184,7 +181,6 @@ class Server:
              "--workers", str(workers)], env=env, stdout=subprocess.DEVNULL)
         wait_healthy(self.base, self.proc)
         tree = _process_tree(self.proc.pid)
-        self.pids = list(tree)
         self.workers = max(1, sum("multiprocessing" in c and "resource_tracker" not in c for c in tree.values()))
 
     def stop(self) -> None:
@@ -276,12 +272,16 @@ def measure(engine: Engine, server: Server, label: str, paths: list[str], cookie
     # catalogue and fills its pool (the kernel hands each new connection to one worker)
     asyncio.run(_load(server.port, paths, cookie, args.concurrency, 4 * args.concurrency))
     load_before = os.getloadavg()[0]
-    db0 = {pid: _cpu_seconds([pid]) for pid in _backends(engine)}
-    web0, client0 = _cpu_seconds(server.pids), own_cpu()
+    db0 = {pid: process_cpu(pid) or 0.0 for pid in _backends(engine)}
+    web0, client0 = {pid: process_cpu(pid) or 0.0 for pid in _process_tree(server.proc.pid)}, own_cpu()
     lat, wall = asyncio.run(_load(server.port, paths, cookie, args.concurrency, args.requests, args.think))
-    web, client = _cpu_seconds(server.pids) - web0, own_cpu() - client0
+    client, after = own_cpu() - client0, _process_tree(server.proc.pid)
+    web = sum((process_cpu(pid) or 0.0) - web0.get(pid, 0.0) for pid in after)  # a new worker counts from zero
+    if set(web0) - set(after):
+        print(f"  note: {len(set(web0) - set(after))} server process(es) ended during the run (uvicorn replaces a "
+              "worker that misses its health check); their CPU is not counted", flush=True)
     # backends opened during the run count from zero; one closed during the run would be missed
-    db = sum(_cpu_seconds([pid]) - db0.get(pid, 0.0) for pid in _backends(engine)) if db0 else None
+    db = sum((process_cpu(pid) or 0.0) - db0.get(pid, 0.0) for pid in _backends(engine)) if db0 else None
     lat.sort()
     ms = {p: _percentile(lat, p) * 1000 for p in (50, 95, 99)}
     row = {"page": label, "requests": len(lat), "p50": ms[50], "p95": ms[95], "p99": ms[99],
@@ -375,8 +375,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=1_000, help="requests per page")
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--think", type=float, default=1.0, help="seconds each user reads a page")
-    parser.add_argument("--workers", type=int, nargs="+", default=[2],
-                        help="web worker processes (several values: one run each, e.g. --workers 1 2)")
+    parser.add_argument("--workers", type=int, nargs="+", default=[default_workers()],
+                        help="web worker processes (default: serve's, one per core; several values: one run "
+                             "each, e.g. --workers 1 2)")
     args = parser.parse_args()
 
     production_keys()  # before anything reads the settings: the bench seals the citizen as the server will
