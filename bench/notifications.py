@@ -99,6 +99,15 @@ class Worker:
                 self.startup_cpu += _cpu_seconds(proc.pid) or 0.0
                 self.ready.set()
 
+    def wait_ready(self, timeout: float) -> None:
+        """Wait until the worker runs; raise with its log if it exited (e.g. the database needs a migration)."""
+        deadline = time.monotonic() + timeout
+        while not self.ready.wait(0.2):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                log = Path(f"/tmp/bench-notify-worker{self.n}.log").read_text(errors="replace")[-500:]
+                state = f"exited with {self.proc.returncode}" if self.proc.returncode is not None else "is not ready"
+                raise RuntimeError(f"worker {self.n} {state}: {log}")
+
     def kill_and_restart(self) -> None:
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait()
@@ -454,13 +463,21 @@ def crash_phase(r: Rig, workers: list[Worker], n: int, rate: float, kills: int, 
     while_sending = [0]
     started = time.monotonic()
 
+    failed: list[BaseException] = []
+
     def killer() -> None:
+        try:
+            kill_all()
+        except Exception as exc:  # a worker died on its own: stop killing, crash_phase raises it
+            failed.append(exc)
+
+    def kill_all() -> None:
         for k in range(kills):
             while progress[0] < n * (k + 1) / (kills + 1):
                 time.sleep(0.05)
             victim = workers[k % len(workers)]
             for w in workers:  # kill a worker that is sending while the other one runs
-                w.ready.wait(timeout=300)
+                w.wait_ready(300)
             time.sleep(0.3)
             if meter is not None:
                 meter.sample()  # the victim's CPU time up to now
@@ -475,12 +492,14 @@ def crash_phase(r: Rig, workers: list[Worker], n: int, rate: float, kills: int, 
     t = threading.Thread(target=killer)
     t.start()
     for w in workers:
-        w.ready.wait(timeout=120)
+        w.wait_ready(120)
     if enqueuers > 1:
         achieved = _enqueue_parallel(r, n, rate, prefix, enqueuers, progress, meter)
     else:
         achieved = _enqueue(r.engine, r.persons, 0, n, rate, prefix, progress)
     t.join()
+    if failed:
+        raise failed[0]
     left = _wait_all_sent(r.engine, prefix, n, timeout=max(120, n / 200), workers=workers)
     return {**_measure(r.engine, prefix, r.ports), "rate": achieved, "kill_times": kills_done, "left": left,
             "kills_while_sending": while_sending[0]}
