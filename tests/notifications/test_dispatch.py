@@ -200,6 +200,28 @@ def test_postgres_claim_is_a_row_lock_released_at_once_when_the_worker_dies(engi
         providers.close()
 
 
+def test_a_batch_whose_outcome_cannot_be_recorded_is_held_for_a_lease_not_resent_at_once(engine, session, clock,
+                                                                                           monkeypatch):
+    from chudong.notifications import dispatch
+
+    providers = fake_providers(notify_settings(lease_seconds=30))
+    nid = notice(session, person(session))
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("cannot record")
+
+    monkeypatch.setattr(dispatch, "_apply", broken)
+    with pytest.raises(RuntimeError, match="cannot record"):
+        dispatch_once(engine, providers, worker="w1")
+    monkeypatch.undo()
+    assert list(providers.sms[0].sent) == [f"cd-{nid}-sms"]  # sent once, then the record failed
+    assert dispatch_once(engine, providers, worker="w1") == 0  # held: not sent again at once
+    clock.advance(dt.timedelta(seconds=31))
+    dispatch_once(engine, providers, worker="w1")  # after the lease: again, with the same key
+    n = reload(engine, nid)
+    assert n.status == DELIVERED and list(providers.sms[0].sent) == [f"cd-{nid}-sms"]
+
+
 def test_concurrent_claimers_get_disjoint_rows(engine, session, clock):
     from chudong.db import session_factory
 

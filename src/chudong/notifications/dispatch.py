@@ -164,11 +164,17 @@ def dispatch_once(engine: Engine, providers: Providers, *, worker: str | None = 
     ns = providers.settings
     worker = worker or worker_name()
     if engine.dialect.name == "postgresql":
-        with unit_of_work(engine) as s:
-            rows = lock_due(s, ns.batch_size, ns.lease_seconds, clock.now())
-            outcomes, deferred = _send(providers, rows, clock.now())
-            handled = _apply(s, outcomes, deferred, ns, clock.now(), worker)
-            handled += reroute_overdue(s, ns, clock.now())
+        rows: list[Claimed] = []
+        try:
+            with unit_of_work(engine) as s:
+                rows = lock_due(s, ns.batch_size, ns.lease_seconds, clock.now())
+                outcomes, deferred = _send(providers, rows, clock.now())
+                handled = _apply(s, outcomes, deferred, ns, clock.now(), worker)
+                handled += reroute_overdue(s, ns, clock.now())
+        except Exception:
+            if rows:
+                _hold(engine, rows, worker, ns.lease_seconds)
+            raise
         return max(handled, len(rows))
     with unit_of_work(engine) as s:
         rows = claim(s, worker, ns.batch_size, ns.lease_seconds, clock.now())
@@ -177,6 +183,22 @@ def dispatch_once(engine: Engine, providers: Providers, *, worker: str | None = 
         handled = _apply(s, outcomes, deferred, ns, clock.now(), worker)
         handled += reroute_overdue(s, ns, clock.now())
     return max(handled, len(rows))
+
+
+def _hold(engine: Engine, rows: list[Claimed], worker: str, lease: float) -> None:
+    """After a batch whose outcome could not be recorded (rolled back), hold its rows for a lease.
+
+    Without this a persistent error after sending (a bug, a constraint) would re-send the same
+    batch every second — duplicates for the providers that do not de-duplicate; with it, once
+    per lease, as on SQLite. If the database itself is gone this fails too, and the rows are
+    simply due again.
+    """
+    try:
+        with unit_of_work(engine) as s:
+            s.execute(update(_N).where(_N.c.id.in_([r.id for r in rows]), _N.c.status == QUEUED)
+                      .values(claimed_until=clock.now() + dt.timedelta(seconds=lease), claimed_by=worker))
+    except Exception:  # the original error is what matters; it is re-raised by the caller
+        log.exception("could not hold %d notifications after a failed batch", len(rows))
 
 
 # --- sending ----------------------------------------------------------------------------------------
