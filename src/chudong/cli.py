@@ -108,7 +108,17 @@ def web_app():
         clock.set_process_clock(clock.FixedClock(clock.parse_as_of(as_of)))
     from chudong.app import create_app
 
-    return create_app(get_settings())
+    return warm(create_app(get_settings()))
+
+
+def warm(web):
+    """Do a web process's one-off work before it takes requests: compile the templates, read the catalogue."""
+    from chudong.rules.catalogue import get_catalogue
+    from chudong.web.templating import compile_all
+
+    compile_all()
+    get_catalogue()
+    return web
 
 
 @app.command()
@@ -135,7 +145,7 @@ def serve(
                   f"({workers} worker process{'es' if workers > 1 else ''})")
     options = {"host": host or settings.host, "port": port or settings.port, "log_level": "warning"}
     if workers == 1:
-        uvicorn.run(web, **options)
+        uvicorn.run(warm(web), **options)
         return
     fixed = clock.current_clock()
     if isinstance(fixed, clock.FixedClock):

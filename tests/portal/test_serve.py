@@ -68,3 +68,17 @@ def test_a_worker_process_takes_the_as_of_day_of_the_command(monkeypatch, sqlite
 
 def test_default_workers_is_one_per_usable_core():
     assert cli.default_workers() == len(os.sched_getaffinity(0)) >= 1
+
+
+def test_a_web_process_compiles_every_page_and_reads_the_catalogue_before_serving():
+    from chudong.rules.catalogue import _cached
+    from chudong.web.templating import environment
+
+    _cached.cache_clear()
+    app = object()
+    assert cli.warm(app) is app
+    env = environment()
+    pages = env.list_templates(extensions=["html"])
+    assert "portal/queue.html" in pages and "portal/dossier.html" in pages
+    assert all(env.get_template(name) is env.get_template(name) for name in pages)  # compiled once, cached
+    assert len(env.cache) >= len(pages) and _cached.cache_info().currsize == 1

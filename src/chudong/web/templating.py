@@ -41,6 +41,15 @@ def environment() -> Environment:
     return env
 
 
+def compile_all() -> int:
+    """Compile every template now (a web worker does it at start, not on its first pages); return how many."""
+    env = environment()
+    names = env.list_templates(extensions=["html"])
+    for name in names:
+        env.get_template(name)
+    return len(names)
+
+
 def render(request: Request, template: str, status_code: int = 200, **context: object) -> HTMLResponse:
     """Render ``template`` for ``request`` with the layout's common context."""
     ctx = {
