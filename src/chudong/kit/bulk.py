@@ -8,10 +8,11 @@ PostgreSQL; callers keep a Core path for SQLite.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-from sqlalchemy import any_, bindparam
+from sqlalchemy import JSON, any_, bindparam
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
@@ -65,6 +66,19 @@ class Precompiled:
         return session.connection().exec_driver_sql(self.sql, values)
 
 
+def _json_text(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False)
+
+
+def _copy_processor(column: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
+    # A plain JSON column's processor wraps each value for the driver to serialise; COPY takes
+    # the text directly (same document, Vietnamese unescaped; None is SQL NULL, as when the ORM
+    # leaves the attribute unset). Decorated types (sealed JSON) keep their own processing.
+    if type(column.type) is JSON:
+        return _json_text
+    return _processor(column, dialect)
+
+
 def copy_rows(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
     """Insert rows by COPY (PostgreSQL), each value converted as its column's type would.
 
@@ -75,7 +89,7 @@ def copy_rows(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
         return
     dialect = session.get_bind().dialect
     names = list(rows[0])
-    convert = [(n, _processor(table.c[n], dialect)) for n in names]
+    convert = [(n, _copy_processor(table.c[n], dialect)) for n in names]
     quote = dialect.identifier_preparer.quote
     raw = session.connection().connection.driver_connection
     statement = f"COPY {quote(table.name)} ({', '.join(quote(n) for n in names)}) FROM STDIN"
