@@ -42,9 +42,16 @@ def test_security_headers(client):
     assert r.headers["x-content-type-options"] == "nosniff"
 
 
-def test_metrics_prometheus_text(client):
+def test_metrics_prometheus_text(client, monkeypatch):
+    from chudong.web.metrics import get_metrics_settings
+
+    monkeypatch.setenv("CHUDONG_METRICS_TOKEN", "scrape-token-for-test")
+    get_metrics_settings.cache_clear()
     client.get("/healthz")
-    r = client.get("/metrics")
+    try:
+        r = client.get("/metrics", headers={"Authorization": "Bearer scrape-token-for-test"})
+    finally:
+        get_metrics_settings.cache_clear()
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
     assert 'chudong_http_requests_total{method="GET",route="/healthz",status="200"}' in r.text
 
