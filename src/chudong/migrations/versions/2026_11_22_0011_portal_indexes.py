@@ -7,14 +7,14 @@ fetching and sorting every open dossier of the unit. Closed dossiers, most of th
 are not in the index at all.
 
 Revision ID: 20261122_0011
-Revises: 20261121_0009
+Revises: 20261122_0010
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "20261122_0011"
-down_revision = "20261121_0009"
+down_revision = "20261122_0010"
 branch_labels = None
 depends_on = None
 

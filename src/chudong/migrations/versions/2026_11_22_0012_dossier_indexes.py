@@ -5,13 +5,13 @@ officer action); each insert also updated this index, which nothing needs: look-
 foreign-key checks by dossier_id use the leading column of uq_dossier_event_dossier_id_seq.
 
 Revision ID: 20261122_0012
-Revises: 20261121_0009
+Revises: 20261122_0011
 """
 
 from alembic import op
 
 revision = "20261122_0012"
-down_revision = "20261121_0009"
+down_revision = "20261122_0011"
 branch_labels = None
 depends_on = None
 

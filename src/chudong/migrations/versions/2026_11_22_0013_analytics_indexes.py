@@ -1,7 +1,7 @@
 """analytics: partial index of citizen confirmations, result (dossier_id, issued_at) index, forecast snapshots
 
 Revision ID: 20261122_0013
-Revises: 20261121_0009
+Revises: 20261122_0012
 """
 
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from alembic import op
 from chudong.db import UTCDateTime
 
 revision = "20261122_0013"
-down_revision = "20261121_0009"
+down_revision = "20261122_0012"
 branch_labels = None
 depends_on = None
 

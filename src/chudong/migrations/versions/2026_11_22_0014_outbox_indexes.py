@@ -1,7 +1,7 @@
 """notifications: partial index for the dispatcher's overdue-fallback query
 
 Revision ID: 20261122_0014
-Revises: 20261121_0009
+Revises: 20261122_0013
 
 ``reroute_overdue`` runs after every dispatch batch and looks for sent messages whose
 ``deliver_by`` has passed. Without this index it walked every ``sent`` row (all SMS awaiting
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "20261122_0014"
-down_revision = "20261121_0009"
+down_revision = "20261122_0013"
 branch_labels = None
 depends_on = None
 
