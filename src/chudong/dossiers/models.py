@@ -13,7 +13,7 @@ from sqlalchemy import (
     JSON, BigInteger, Boolean, Date, Float, ForeignKey, Index, Integer, LargeBinary, String, Text,
     UniqueConstraint, text,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from chudong.db import Base, UTCDateTime
 
@@ -107,6 +107,8 @@ class Dossier(Base):
     settlement_class: Mapped[str | None] = mapped_column(String(10), nullable=True)  # early/on_time/late
     auto_approved: Mapped[bool] = mapped_column(Boolean, default=False)
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # read with the dossier by an officer's request (service.get_by_code(with_unit=True)); no SQL change
+    handling_unit: Mapped[Unit | None] = relationship(foreign_keys=[handling_unit_code], viewonly=True)
 
     __mapper_args__ = {"version_id_col": version}
 

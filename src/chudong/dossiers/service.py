@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
 from sqlalchemy import event, func, insert, select, update
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm import Session, contains_eager, object_session
 
 from chudong.dossiers import flows
 from chudong.dossiers.codes import new_code, normalise_code
@@ -336,11 +336,17 @@ def open_pending(session: Session, limit: int = 10_000) -> OpenResult:
 
 # ---------------------------------------------------------------- lookups and access
 
-def get_by_code(session: Session, code: str, *, for_update: bool = False) -> Dossier:
-    """Return the dossier with this code, or raise NotFound."""
+def get_by_code(session: Session, code: str, *, for_update: bool = False, with_unit: bool = False) -> Dossier:
+    """Return the dossier with this code, or raise NotFound.
+
+    ``with_unit`` reads its handling unit in the same query, into the session: an officer's
+    step that needs it (the result names the unit) then costs no further round trip.
+    """
     stmt = select(Dossier).where(Dossier.code == normalise_code(code))
-    if for_update and session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
+    if with_unit:
+        stmt = stmt.outerjoin(Dossier.handling_unit).options(contains_eager(Dossier.handling_unit))
+    if for_update and is_postgres(session):
+        stmt = stmt.with_for_update(of=Dossier)  # the dossier only; the unit is read, not locked
     d = session.scalar(stmt)
     if d is None:
         raise NotFound(f"no dossier {code!r}")
@@ -371,7 +377,7 @@ def for_officer(session: Session, officer: Principal, code: str, purpose: str, *
     purpose = (purpose or "").strip()
     if not purpose:
         raise Unprocessable("say why you open this dossier (purpose)", field="purpose")
-    d = get_by_code(session, code, for_update=for_update)
+    d = get_by_code(session, code, for_update=for_update, with_unit=True)
     ensure_handler(d, officer)
     session.add(DataAccessLog(officer_id=officer.id, person_id=d.person_id, dossier_id=d.id,
                               purpose=purpose[:200], at=clock.now()))
