@@ -93,6 +93,7 @@ class Measure:
         self.py = own_cpu() - self.py0
         db1 = backend_cpu(self.pid)
         self.db = None if db1 is None or self.db0 is None else db1 - self.db0
+        self.load = os.getloadavg()[0]  # 1-minute load average when the block ended
 
     def line(self, label: str, n: int) -> str:
         """Return one report line: wall rate, CPU split, idle-machine bounds."""
@@ -100,7 +101,7 @@ class Measure:
         if self.db is not None:
             best, worst = n / max(self.py, self.db, 1e-9), n / max(self.py + self.db, 1e-9)
             out += f", postgres {self.db:5.2f} s | idle 2-core estimate {worst:,.0f}-{best:,.0f} rec/s"
-        return out
+        return out + f" | load {self.load:.1f}"
 
 
 def main() -> None:

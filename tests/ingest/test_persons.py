@@ -133,6 +133,18 @@ def test_ambiguous_old_ward_uses_primary_and_raises_an_issue(session, clock):
     assert r.accepted == 1
     issue = session.scalar(select(QualityIssue).where(QualityIssue.kind == "ambiguous_ward"))
     assert issue.value_a == str(legacy) and issue.agency_code == "police-dn"
+    assert issue.person_id == session.scalar(select(Person.id))
+
+    # another feed's record with an ambiguous ward names its holder, found by personal ID number
+    utility = agency(session, "evn-dn", "electricity")
+    holder = {"source_key": "U1", "utility": "electricity", "customer_no": "PC05-1", "holder_pid": "048190000001",
+              "holder_name": "Nguyễn Thị Lan", "holder_birth_date": "1990-05-12", "holder_sex": "F",
+              "ward_code": str(legacy)}
+    stranger = {**holder, "source_key": "U2", "customer_no": "PC05-2", "holder_pid": ""}
+    assert ingest(session, [holder, stranger], feed="utilities", ag=utility).accepted == 2
+    issues = session.scalars(select(QualityIssue).where(QualityIssue.kind == "ambiguous_ward",
+                                                        QualityIssue.agency_code == "evn-dn")).all()
+    assert sorted((i.person_id or 0) for i in issues) == [0, issue.person_id]
 
 
 def test_duplicate_keys_in_one_file_reject_the_later_records(session, clock):

@@ -79,6 +79,38 @@ def dumps_flat(record: dict) -> str:
 _QUOTED_KEYS: dict[str, str] = {}
 
 
+def dumps_texts(record: dict[str, str]) -> str:
+    """Return ``dumps_flat(record)`` for a record whose values are all text (a CSV row as received)."""
+    keys = _QUOTED_KEYS
+    try:
+        return "{" + ",".join([keys[k] + _quote(v) for k, v in record.items()]) + "}"
+    except (KeyError, TypeError):  # a column not quoted yet (first record) or a non-text value
+        return dumps_flat(record)
+
+
+def with_sealed(normalised: str, norm: dict, sealed: dict[str, str]) -> str:
+    """Return ``dumps_flat({**norm, **sealed})`` given ``normalised = dumps_flat(norm)``.
+
+    Each sealed text value is swapped in place: ``"name":"value"`` right after ``{`` or ``,`` can
+    only be that key (inside a JSON string every quote is escaped), and a sealed value needs no
+    escaping. Any other case (a number, a key not quoted yet) takes the general path.
+    """
+    keys = _QUOTED_KEYS
+    out = normalised
+    for name, token in sealed.items():
+        value = norm[name]
+        q = keys.get(name)
+        if q is None or value.__class__ is not str:
+            return dumps_flat({**norm, **sealed})
+        old = q + _quote(value)
+        at = out.find(old)
+        # a key starts right after "{" or ","; elsewhere the text is inside an odd key, e.g. 'a"pid'
+        if at <= 0 or out[at - 1] not in "{,":
+            return dumps_flat({**norm, **sealed})
+        out = out[:at] + q + '"' + token + '"' + out[at + len(old):]
+    return out
+
+
 @dataclass
 class RejectionRow:
     """One line of a rejection report."""
@@ -243,17 +275,22 @@ _UPDATE_SOURCE = """UPDATE source_record SET received_at = :now, content_hash = 
 
 _AMBIGUOUS_WARDS = """INSERT INTO quality_issue (kind, person_id, field, value_a, source_a, value_b, source_b,
         agency_code, status, detail, created_at)
-    SELECT 'ambiguous_ward', p.id, 'ward_code', CAST(s.ward_received AS TEXT), NULL, CAST(s.ward_code AS TEXT),
-           s.rec_id, :agency, 'open',
+    SELECT 'ambiguous_ward', {subject}, 'ward_code', CAST(s.ward_received AS TEXT), NULL,
+           CAST(s.ward_code AS TEXT), s.rec_id, :agency, 'open',
            'pre-2025 ward code split across several 2025 wards; the primary one was used', :now
-    FROM {stg} s LEFT JOIN person p ON p.pid_hash = s.pid_hash
+    FROM {stg} s
     WHERE s.ward_ambiguous = 1 AND NOT EXISTS (
         SELECT 1 FROM quality_issue q WHERE q.kind = 'ambiguous_ward' AND q.source_b = s.rec_id)"""
 
 
+# the subject's person id per staged record: the stage's own (persons), else an index probe by
+# search hash for the few records concerned (a join would hash the whole person table per chunk)
+_SUBJECT = {True: "s.person_id", False: "(SELECT p.id FROM person p WHERE p.pid_hash = s.pid_hash)"}
+
+
 def _bind(sql: str, stg: str, now: bool = False, own_person: bool = False):
     person, join = ("s.person_id", "") if own_person else ("p.id", "LEFT JOIN person p ON p.pid_hash = s.pid_hash")
-    stmt = text(sql.format(stg=stg, person=person, join=join))
+    stmt = text(sql.format(stg=stg, person=person, join=join, subject=_SUBJECT[own_person]))
     if now:
         stmt = stmt.bindparams(bindparam("now", type_=UTCDateTime()))
     return stmt
@@ -280,6 +317,11 @@ class CsvRun:
         self.plain_domain = itemgetter(*(n for n, _ in self.domain if n not in PERSON_SEALED and not n.endswith(
             "_hash"))) if feed == "persons" else None
         self.ring = keyring()  # one ring for the run (the writer thread seals with it too)
+        # fast paths of the ring (same outputs): the sealer is used by whichever thread writes
+        # (flush: the writer thread on PostgreSQL), the content hasher by the validating thread
+        self.seal = self.ring.batch_sealer().seal
+        self.content_hash = self.ring.content_hasher()
+        self.blind = {kind: self.ring.hasher(kind) for kind in ("pid", *PERSON_SEALED)}
         self.sealed_fields = [(name, kind) for name, kind in NORMALISED_SEALED]
         self.stage = bulk.Stage(session, f"ingest_stage_{feed}", COMMON + self.domain)
         self.pg = self.stage.pg
@@ -317,7 +359,7 @@ class CsvRun:
     def add(self, valid: Valid, raw: dict[str, str]) -> None:
         """Queue one valid record; write the chunk when it is full."""
         normalised = dumps_flat(valid.normalised)
-        self.pending.append((valid, normalised, self.ring.content_hash(normalised), raw))
+        self.pending.append((valid, normalised, self.content_hash(normalised), raw))
         if len(self.pending) >= self.chunk_size:
             chunk, self.pending = self.pending, []
             if self.writer is not None:
@@ -329,27 +371,27 @@ class CsvRun:
             person_id: int | None, person_new: int | None, pid_hash: str | None = None) -> tuple:
         """Return the stage tuple of a valid record (personal data sealed, search hashes beside it)."""
         norm = valid.normalised
-        ring = self.ring
+        seal = self.seal
         # each personal value is sealed once: the same ciphertext goes to its column and the record
         # (CSV records are flat; the FHIR feeds' nested records are sealed by their column type)
         sealed: dict[str, str] = {}
         for name, kind in self.sealed_fields:
             value = norm.get(name)
             if value is not None:
-                sealed[name] = ring.seal(str(value), kind)
-        stored = dumps_flat({**norm, **sealed}) if sealed else normalised
+                sealed[name] = seal(str(value), kind)
+        stored = with_sealed(normalised, norm, sealed) if sealed else normalised
         pid = valid.pid
         pid_sealed = sealed.get("pid") if pid is not None and pid == norm.get("pid") else None
         if pid is not None and pid_sealed is None:
-            pid_sealed = ring.seal(pid, "pid")
-        head = (valid.source_key, digest, ring.seal(dumps_flat(raw), "record"), stored, pid_sealed,
-                pid_hash or (ring.blind("pid", pid) if pid is not None else None), norm.get("ward_code"),
+            pid_sealed = seal(pid, "pid")
+        head = (valid.source_key, digest, seal(dumps_texts(raw), "record"), stored, pid_sealed,
+                pid_hash or (self.blind["pid"](pid) if pid is not None else None), norm.get("ward_code"),
                 valid.ward_received, 1 if valid.ward_ambiguous else 0, rec_id, rec_new, person_id, person_new)
         if self.plain_domain is not None:  # persons: the plain domain columns are keys of the record
             personal = []
             for name in PERSON_SEALED:
                 value = norm[name]
-                personal += (sealed.get(name), ring.blind(name, value) if value is not None else None)
+                personal += (sealed.get(name), self.blind[name](value) if value is not None else None)
             return (*head, *self.plain_domain(norm), *personal)
         domain = []
         for name, _ in self.domain:
@@ -358,7 +400,7 @@ class CsvRun:
                 value = _dumps(value if name != "details" else {"floors": norm.get("floors"),
                                                                  "floor_area_m2": norm.get("floor_area_m2")})
             elif name in SEALED_DOMAIN and value is not None:
-                value = sealed.get(name) or ring.seal(str(value), SEALED_DOMAIN[name])
+                value = sealed.get(name) or seal(str(value), SEALED_DOMAIN[name])
             domain.append(value)
         return (*head, *domain)
 
@@ -438,8 +480,8 @@ class CsvRun:
             return
         fresh = iter(self.new_ids("source_record", sum(1 for _, rid in todo if rid is None)))
         persons: dict[str, tuple[int, int]] = {}  # pid → (person id, 1 when new)
-        blind = self.ring.blind
-        hashes = {item[0].pid: blind("pid", item[0].pid) for item, _ in todo if item[0].pid is not None}
+        blind = self.blind["pid"]
+        hashes = {item[0].pid: blind(item[0].pid) for item, _ in todo if item[0].pid is not None}
         if self.feed.name == "persons":
             known = self.person_ids(hashes)
             fresh_people = iter(self.new_ids("person", sum(1 for item, _ in todo if item[0].pid not in known)))
@@ -475,7 +517,7 @@ class CsvRun:
         s.execute(_bind(_UPDATE_SOURCE, stg, now=True, own_person=own), {"now": self.now, "run": self.run.id})
         for sql in AFTER_SQL.get(self.feed.name, []):
             s.execute(_bind(sql, stg))
-        s.execute(_bind(_AMBIGUOUS_WARDS, stg, now=True), {"agency": self.agency, "now": self.now})
+        s.execute(_bind(_AMBIGUOUS_WARDS, stg, now=True, own_person=own), {"agency": self.agency, "now": self.now})
 
 
 class _ChunkWriter:

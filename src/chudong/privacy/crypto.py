@@ -31,7 +31,7 @@ import os
 import re
 import threading
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Iterator, Sequence
+from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -197,6 +197,73 @@ class KeyRing:
         h = mac.copy()
         h.update(text.encode())
         return h.hexdigest()
+
+
+    # -- fast paths for bulk work (same outputs as seal / blind / content_hash) -------------
+    def batch_sealer(self) -> "BatchSealer":
+        """Return a sealer for one thread's bulk work: nonces drawn from the OS in blocks, not per value."""
+        return BatchSealer(self)
+
+    def hasher(self, kind: str) -> Callable[[str], str]:
+        """Return a function giving ``blind(kind, value)``, about twice as fast (a C-level HMAC copy)."""
+        base = _c_hmac(self._search_key, kind.encode() + b"\x00")
+        if base is None:
+            return lambda value: self.blind(kind, value)
+
+        def search_hash(value: str) -> str:
+            h = base.copy()
+            h.update(value.encode())
+            return h.hexdigest()[:HASH_CHARS]
+        return search_hash
+
+    def content_hasher(self) -> Callable[[str], str]:
+        """Return a function giving ``content_hash(text)`` through a C-level HMAC copy."""
+        base = _c_hmac(self._search_key, b"record-content\x00")
+        if base is None:
+            return self.content_hash
+
+        def content_hash(text: str) -> str:
+            h = base.copy()
+            h.update(text.encode())
+            return h.hexdigest()
+        return content_hash
+
+
+def _c_hmac(key: bytes, prefix: bytes):
+    """Return OpenSSL's HMAC-SHA256 object keyed with ``key`` over ``prefix`` (None without ``_hashlib``)."""
+    try:
+        import _hashlib
+
+        return _hashlib.hmac_new(key, prefix, digestmod="sha256")
+    except (ImportError, AttributeError, ValueError):  # another build of Python: the hmac module's path
+        return None
+
+
+class BatchSealer:
+    """``seal`` for bulk work: 12-byte nonces sliced from one ``os.urandom`` block of 4,096 at a time.
+
+    The nonces are the same CSPRNG output as ``seal``'s, each slice used once, so the random-nonce
+    bound is unchanged; the saving is one system call per value. Not thread-safe: one per thread.
+    """
+
+    BLOCK = 4096
+
+    def __init__(self, ring: KeyRing) -> None:
+        self.ring = ring
+        self._buf = b""
+        self._at = 0
+
+    def seal(self, value: str, kind: str) -> str:
+        """Return ``value`` sealed exactly as ``KeyRing.seal`` would (a fresh random nonce)."""
+        ring = self.ring
+        at = self._at
+        if at >= len(self._buf):
+            self._buf, at = os.urandom(NONCE_BYTES * self.BLOCK), 0
+        nonce = self._buf[at:at + NONCE_BYTES]
+        self._at = at + NONCE_BYTES
+        aad = ring._aads.get(kind) or ring._aads.setdefault(kind, _aad(kind))
+        blob = nonce + ring._seal_with.encrypt(nonce, value.encode(), aad)
+        return ring._seal_prefix + binascii.b2a_base64(blob, newline=False).decode("ascii")
 
 
 def kid_of(token: str | None) -> str | None:
