@@ -12,8 +12,10 @@ import cProfile
 import datetime as dt
 import os
 import statistics
+import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import event, func, insert, select, text
 from sqlalchemy.engine import make_url
@@ -136,6 +138,8 @@ def main() -> None:
     parser.add_argument("--background", type=int, default=200_000, help="dossiers already in the database")
     parser.add_argument("--actions", type=int, default=300, help="officer actions timed")
     parser.add_argument("--batch", type=int, default=2_000)
+    parser.add_argument("--streams", type=int, default=1,
+                        help="open the batches in this many concurrent transactions (threads)")
     parser.add_argument("--no-phone", action="store_true",
                         help="citizens without a phone number (each notice then also files a data-quality issue)")
     parser.add_argument("--profile", metavar="FILE", help="write a cProfile of the opening phase to FILE")
@@ -145,6 +149,8 @@ def main() -> None:
                         help="print the query plans of the look-ups whose cost could grow with the table")
     parser.add_argument("--profile-actions", metavar="FILE", help="write a cProfile of the officer actions to FILE")
     args = parser.parse_args()
+    if args.profile and args.streams > 1:
+        parser.error("--profile profiles one stream: leave --streams at 1")
 
     import chudong.notifications.service  # noqa: F401  (imported at app start-up, not during the timing)
     from chudong.notifications.templates import get_template
@@ -202,16 +208,18 @@ def main() -> None:
 
         from chudong.dossiers import flows
 
-        notice_time = [0.0, 0.0]  # wall, CPU spent queuing notices (the notifications feature)
+        notice_time = [0.0, 0.0]  # wall (summed over streams), CPU spent queuing notices (the notifications feature)
         queue_notices = flows.notify_many
+        notice_lock = threading.Lock()
 
         def timed_notify_many(session, notices):  # type: ignore[no-untyped-def]
-            started, cpu_started = time.perf_counter(), time.process_time()
+            started, cpu_started = time.perf_counter(), time.thread_time()
             try:
                 return queue_notices(session, notices)
             finally:
-                notice_time[0] += time.perf_counter() - started
-                notice_time[1] += time.process_time() - cpu_started
+                with notice_lock:
+                    notice_time[0] += time.perf_counter() - started
+                    notice_time[1] += time.thread_time() - cpu_started
 
         flows.notify_many = timed_notify_many
         statements = StatementTimes(engine) if args.statements else None
@@ -222,26 +230,39 @@ def main() -> None:
         load_before, server_before = os.getloadavg(), server_cpu(engine)
         t, cpu = time.perf_counter(), time.process_time()
         codes: list[str] = []
-        for i in range(0, len(events), args.batch):
-            with Session() as s:
-                if prof:
-                    prof.enable()
-                codes += service.open_dossiers(s, list(events[i:i + args.batch])).codes
-                s.commit()
-                if prof:
-                    prof.disable()
+        batches = [list(events[i:i + args.batch]) for i in range(0, len(events), args.batch)]
+
+        def open_batches(mine: list[list[int]]) -> list[str]:
+            opened: list[str] = []
+            for batch in mine:
+                with Session() as s:
+                    if prof:
+                        prof.enable()
+                    opened += service.open_dossiers(s, batch).codes
+                    s.commit()
+                    if prof:
+                        prof.disable()
+            return opened
+
+        if args.streams == 1:
+            codes = open_batches(batches)
+        else:  # batches i, i + n, i + 2n, ... per thread: one transaction each, as parallel jobs would
+            with ThreadPoolExecutor(args.streams) as pool:
+                for opened in pool.map(open_batches, [batches[k::args.streams] for k in range(args.streams)]):
+                    codes += opened
         took, cpu = time.perf_counter() - t, time.process_time() - cpu
         server_spent = server_cpu(engine) - server_before
         print(f"opened from events    {len(codes):,} in {took:.1f} s = {len(codes) / took:,.0f} dossiers/s "
-              f"(batches of {args.batch}, with notices queued); client CPU {cpu:.1f} s = "
+              f"(batches of {args.batch} in {args.streams} stream(s), with notices queued); client CPU {cpu:.1f} s = "
               f"{len(codes) / max(cpu, 1e-9):,.0f} dossiers per CPU-second; PostgreSQL CPU {server_spent:.1f} s; "
               f"both = {len(codes) / max(cpu + server_spent, 1e-9):,.0f} dossiers per CPU-second")
         print(f"  load average {load_before[0]:.1f} before, {os.getloadavg()[0]:.1f} after "
               f"({os.cpu_count()} cores, shared with whatever else runs)")
         flows.notify_many = queue_notices
-        print(f"  of which notices     {notice_time[0]:.1f} s wall ({notice_time[0] / took:.0%}), "
+        busy = took * args.streams  # stream-seconds
+        print(f"  of which notices     {notice_time[0]:.1f} s wall ({notice_time[0] / busy:.0%} of the streams' time), "
               f"{notice_time[1]:.1f} s CPU ({notice_time[1] / max(cpu, 1e-9):.0%}); without them "
-              f"{len(codes) / max(took - notice_time[0], 1e-9):,.0f} dossiers/s")
+              f"{len(codes) * args.streams / max(busy - notice_time[0], 1e-9):,.0f} dossiers/s")
         if prof:
             prof.dump_stats(args.profile)
         if statements:
