@@ -143,6 +143,12 @@ def _process_tree(root: int) -> dict[int, str]:
     return found
 
 
+def _sessions(engine: Engine) -> int:
+    """Return how many sessions the bench database has had (PostgreSQL 14+ counts them)."""
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT sessions FROM pg_stat_database WHERE datname = current_database()")).scalar()
+
+
 def _backends(engine: Engine) -> list[int]:
     """Return the local PostgreSQL backend processes connected to the bench database."""
     with engine.connect() as conn:
@@ -272,16 +278,20 @@ def measure(engine: Engine, server: Server, label: str, paths: list[str], cookie
     # catalogue and fills its pool (the kernel hands each new connection to one worker)
     asyncio.run(_load(server.port, paths, cookie, args.concurrency, 4 * args.concurrency))
     load_before = os.getloadavg()[0]
+    sessions0 = _sessions(engine)
     db0 = {pid: process_cpu(pid) or 0.0 for pid in _backends(engine)}
-    web0, client0 = {pid: process_cpu(pid) or 0.0 for pid in _process_tree(server.proc.pid)}, own_cpu()
+    web0_cmd = _process_tree(server.proc.pid)
+    web0, client0 = {pid: process_cpu(pid) or 0.0 for pid in web0_cmd}, own_cpu()
     lat, wall = asyncio.run(_load(server.port, paths, cookie, args.concurrency, args.requests, args.think))
     client, after = own_cpu() - client0, _process_tree(server.proc.pid)
     web = sum((process_cpu(pid) or 0.0) - web0.get(pid, 0.0) for pid in after)  # a new worker counts from zero
     if set(web0) - set(after):
-        print(f"  note: {len(set(web0) - set(after))} server process(es) ended during the run (uvicorn replaces a "
-              "worker that misses its health check); their CPU is not counted", flush=True)
+        gone = ", ".join(web0_cmd[pid][-40:] for pid in set(web0) - set(after))
+        print(f"  note: server processes ended during the run ({gone}): uvicorn replaces a worker that misses "
+              "its health check; their CPU is not counted", flush=True)
     # backends opened during the run count from zero; one closed during the run would be missed
     db = sum((process_cpu(pid) or 0.0) - db0.get(pid, 0.0) for pid in _backends(engine)) if db0 else None
+    opened = _sessions(engine) - sessions0
     lat.sort()
     ms = {p: _percentile(lat, p) * 1000 for p in (50, 95, 99)}
     row = {"page": label, "requests": len(lat), "p50": ms[50], "p95": ms[95], "p99": ms[99],
@@ -292,7 +302,7 @@ def measure(engine: Engine, server: Server, label: str, paths: list[str], cookie
     print(f"{label}: {len(lat)} requests, {args.concurrency} users (think {args.think:g} s): "
           f"p50 {ms[50]:.0f} ms, p95 {ms[95]:.0f} ms, p99 {ms[99]:.0f} ms, {row['rps']:.1f} requests/s; "
           f"server CPU per request: web {row['web_cpu_ms']:.1f} ms + PostgreSQL {db_text} ms "
-          f"(the load generator's own: {row['client_cpu_ms']:.1f} ms); "
+          f"(the load generator's own: {row['client_cpu_ms']:.1f} ms); {opened} new database connections; "
           f"load average {load_before:.1f} → {row['load'][1]:.1f} (target p95 ≤ 100 ms)", flush=True)
     return row
 
