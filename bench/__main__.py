@@ -11,7 +11,7 @@ import sys
 import time
 
 ALL = ("fhir_parse", "generate", "ingest", "linkage", "detect", "dossiers", "notifications", "analytics", "portal",
-       "faults_bus")
+       "faults_bus", "faults")
 
 
 def main(argv: list[str]) -> int:

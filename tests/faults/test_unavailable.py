@@ -97,3 +97,18 @@ def test_sqlite_storage_fault_names_a_read_only_folder(tmp_path, monkeypatch):
     assert sqlite_storage_fault("postgresql+psycopg://postgres@127.0.0.1/x") is None
     monkeypatch.setattr("os.access", lambda path, mode: False)
     assert "not writable" in sqlite_storage_fault(f"sqlite:///{db}")
+
+
+def test_other_database_errors_still_answer_500(settings):
+    memory = make_engine("sqlite://")
+    app = create_app(settings, memory, check_migrations=False)
+
+    @app.get("/broken")
+    def broken() -> None:
+        with memory.connect() as conn:
+            conn.execute(text("SELECT * FROM no_such_table"))
+
+    with TestClient(app, raise_server_exceptions=False) as c:
+        r = c.get("/broken")
+    assert r.status_code == 500 and "retry-after" not in r.headers
+    memory.dispose()
