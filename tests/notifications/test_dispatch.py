@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from chudong.adapters.sms.base import SmsMessage
 from chudong.adapters.sms.http_gateway import HttpSmsGateway
@@ -176,6 +177,16 @@ def test_killed_worker_rows_are_resent_with_the_same_key_and_not_duplicated(engi
         providers.close()
 
 
+def _wait_until_backend_gone(engine, backend: int, timeout: float = 10.0) -> None:
+    """Wait until PostgreSQL has noticed a closed connection and ended its backend (locks released)."""
+    deadline = time.monotonic() + timeout
+    with engine.connect() as conn:
+        while conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE pid = :p"), {"p": backend}).scalar_one():
+            assert time.monotonic() < deadline, f"backend {backend} still alive {timeout} s after its client died"
+            time.sleep(0.02)
+            conn.rollback()
+
+
 def test_postgres_claim_is_a_row_lock_released_at_once_when_the_worker_dies(engine, session, clock):
     if engine.dialect.name != "postgresql":
         pytest.skip("the row-lock claim is PostgreSQL's; SQLite uses the lease (test above)")
@@ -188,11 +199,13 @@ def test_postgres_claim_is_a_row_lock_released_at_once_when_the_worker_dies(engi
         ids = [notice(session, person(session), key=f"lock:{i}") for i in range(3)]
         dying = session_factory(engine)()
         rows = lock_due(dying, 10, 30, clock.now())  # worker 1 holds the rows in its transaction...
+        backend = dying.execute(text("SELECT pg_backend_pid()")).scalar_one()
         first = gateway.send_batch([SmsMessage(r.destination, r.message["body"], r.idempotency_key) for r in rows])
         assert dispatch_once(engine, providers, worker="w2") == 0  # ...so worker 2 skips them without waiting
         assert all(reload(engine, i).claimed_until is None for i in ids)  # claiming wrote nothing
         dying.connection().invalidate()  # worker 1 dies before recording: its connection and transaction go
         dying.close()
+        _wait_until_backend_gone(engine, backend)  # the server ends the dead client's transaction
         dispatch_once(engine, providers, worker="w2")  # at once: no lease to wait for
         assert sim.state.stats() == {"accepted": 3, "resends_absorbed": 3}
         assert {reload(engine, i).provider_message_id for i in ids} == {r.message_id for r in first}
