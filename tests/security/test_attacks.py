@@ -9,12 +9,12 @@ from sqlalchemy import func, inspect, select
 
 from chudong.auth.models import StaffAccount
 from chudong.db import session_factory
-from chudong.dossiers import service as dossiers
 from chudong.identity.principal import issue_citizen_token
 from chudong.portal import public, signin
 from chudong.registry.models import Person
 from tests.dossiers import builders as b
 from tests.portal.helpers import (
+    birth_case,
     STAFF_PASSWORD, citizen_fields, citizen_signin, last_code, post, staff_account, staff_signin, version_on,
 )
 
@@ -24,16 +24,8 @@ RAW_MARKERS = ("<script>alert(1)</script>", '" onmouseover="x')  # what must nev
 
 @pytest.fixture
 def birth(session, clock):
-    """A mother with her offered birth dossier, the commune's officer (with a staff account), a leader."""
-    b.units(session)
-    mother = b.person(session, full_name="Nguyễn Thị Lan")
-    ev = b.life_event(session, "birth-registration", person=mother, vital=b.vital_event(session, mother=mother))
-    code = dossiers.open_dossiers(session, [ev.id]).codes[0]
-    d = dossiers.get_by_code(session, code)
-    officer = b.officer(session, d.handling_unit_code, username="lan.cb")
-    staff_account(session, "lan.cb", "officer", unit_code=officer.unit_code, agency=officer.agency)
-    session.commit()
-    return {"mother": mother, "code": code, "officer": officer}
+    """A mother with her offered birth dossier and the commune's officer (with a staff account)."""
+    return birth_case(session)
 
 
 # --- brute force -----------------------------------------------------------------------------
