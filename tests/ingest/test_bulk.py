@@ -108,12 +108,19 @@ def test_many_chunks_count_new_updated_unchanged_and_keep_ids(session, clock):
     assert same.run_id == first.run_id
 
 
-def test_a_write_error_stops_the_run_and_is_raised(session, clock, monkeypatch):
+@pytest.mark.parametrize("step", ["write", "write_direct"])
+def test_a_write_error_stops_the_run_and_is_raised(session, clock, monkeypatch, step):
     def broken(self, rows):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(pipeline.CsvRun, "write", broken)
+    monkeypatch.setattr(pipeline.CsvRun, step, broken)
+    if step == "write":  # on PostgreSQL new persons would go direct: stage them all
+        monkeypatch.setattr(pipeline.CsvRun, "prepare", lambda self, *a: None)
     ag = agency(session)
+    if step == "write_direct" and not bulk.is_postgres(session):  # SQLite stages every record
+        r = ingest_csv(session, "persons", ag, io.BytesIO(csv_body("persons", [person_row(1)])))
+        assert r.accepted == 1
+        return
     with pytest.raises(RuntimeError, match="disk full"):
         ingest_csv(session, "persons", ag, io.BytesIO(csv_body("persons", [person_row(i) for i in range(1, 8)])),
                    chunk_size=2)
@@ -141,3 +148,61 @@ def test_registry_records_with_odd_but_valid_forms_are_normalised(session, clock
     assert (p1.sex, p1.phone, p1.ward_code) == ("F", "+84905123456", 20194)
     p2 = session.scalar(select(Person).where(Person.pid == "048190000002"))
     assert p2.birth_date == dt.date(1990, 5, 12) and p2.death_date == dt.date(2020, 1, 1)
+
+
+def _written(session) -> tuple[list, list, list]:
+    """Return the persons, source records and households as plain values (ids mapped to keys)."""
+    session.expire_all()
+    from chudong.registry.models import Household
+
+    codes = dict(session.execute(select(Household.id, Household.code)).all())
+    keys = dict(session.execute(select(SourceRecord.id, SourceRecord.source_key)).all())
+    people = sorted((p.pid, p.full_name, p.name_key, p.birth_date, p.sex, p.ethnicity, p.ward_code,
+                     codes.get(p.household_id), p.phone, p.phone_hash, p.email, p.email_hash, p.zalo_id,
+                     p.death_date, keys[p.source_record_id]) for p in session.scalars(select(Person)))
+    pids = dict(session.execute(select(Person.id, Person.pid)).all())
+    records = sorted((r.feed, r.agency_code, r.source_key, r.received_at, r.content_hash, r.raw, r.normalised,
+                      pids[r.person_id], r.link_method, r.link_probability)  # (run ids differ: the first pass rolled back)
+                     for r in session.scalars(select(SourceRecord)))
+    from chudong.geo.models import Ward
+
+    households = sorted(session.execute(select(Household.code, Household.ward_code, Household.area_type)).all())
+    assert households and session.scalar(select(func.count()).select_from(Ward)) > 0
+    return people, records, households
+
+
+def test_direct_copy_writes_what_the_staged_path_writes(session, clock, monkeypatch):
+    """New persons skip the stage on PostgreSQL; what lands is what the staged path would have written."""
+    ag = agency(session)
+    rows = [person_row(i, household_code=f"HH{i // 3}", email="lan.nguyen@example.vn" if i % 2 else "",
+                       full_name='Lê "Tab\tBack\\slash" Thị Lan' if i == 4 else "Nguyễn Thị Lan",
+                       death_date="2020-01-02" if i == 5 else "", zalo_id="" if i % 3 else f"z{i}")
+            for i in range(1, 12)]
+    rows[6]["household_code"] = ""
+    body = csv_body("persons", rows)
+    update = csv_body("persons", [person_row(2, phone="0905000111"), person_row(20)])
+
+    def load() -> tuple:
+        first = ingest_csv(session, "persons", ag, io.BytesIO(body), chunk_size=4)
+        again = ingest_csv(session, "persons", ag, io.BytesIO(update), chunk_size=4)
+        assert (first.accepted, first.rejected, again.accepted, again.updated) == (11, 0, 1, 1)
+        return _written(session)
+
+    direct_calls = []
+    original = pipeline.CsvRun.write_direct
+    monkeypatch.setattr(pipeline.CsvRun, "write_direct",
+                        lambda self, records: (direct_calls.append(len(records)), original(self, records)))
+    savepoint = session.begin_nested()
+    with_direct = load()
+    savepoint.rollback()
+    monkeypatch.setattr(pipeline.CsvRun, "prepare", lambda self, *a: None)  # every record staged
+    staged = load()
+    assert sum(direct_calls) == (12 if bulk.is_postgres(session) else 0)
+    # the sealed raw record differs (a fresh nonce each time): compare everything else, then the plaintext
+    assert with_direct[0] == staged[0] and with_direct[2] == staged[2]
+    strip = [r[:5] + r[6:] for r in with_direct[1]], [r[:5] + r[6:] for r in staged[1]]
+    assert strip[0] == strip[1]
+    assert [json.loads(r[5]) if r[5].startswith("{") else r[5] for r in with_direct[1]] == \
+        [json.loads(r[5]) if r[5].startswith("{") else r[5] for r in staged[1]]
+    tab = next(p for p in with_direct[0] if p[1].startswith("Lê"))
+    assert '"' in tab[1] and "\\" in tab[1]  # quotes and backslashes survive COPY's escaping

@@ -48,27 +48,36 @@ def copy_field(value: object) -> str:
     return str(value)
 
 
-def copy_text(rows: Iterable[Sequence[object]]) -> Iterable[bytes]:
-    """Yield COPY text-format data for ``rows`` in batches of about 1 MiB."""
-    lines: list[str] = []
+def copy_line(row: Sequence[object]) -> str:
+    """Return ``row`` as one line of COPY's text format, without the newline."""
+    # fast path: join first, then check the whole line once; a field holding a tab,
+    # newline or backslash (rare: JSON escapes, odd names) makes the row take the slow path
+    line = "\t".join([v if v.__class__ is str else ("\\N" if v is None else str(v)) for v in row])
+    # (each None adds exactly one backslash, so any other backslash shows up in the count)
+    if line.count("\\") != row.count(None) or "\n" in line or "\r" in line or line.count("\t") != len(row) - 1:
+        line = "\t".join([copy_field(v) for v in row])
+    return line
+
+
+def copy_blocks(lines: Iterable[str]) -> Iterable[bytes]:
+    """Yield COPY data for ready-made ``lines`` in batches of about 1 MiB."""
+    batch: list[str] = []
     size = 0
-    field = copy_field
-    for row in rows:
-        # fast path: join first, then check the whole line once; a field holding a tab,
-        # newline or backslash (rare: JSON escapes, odd names) makes the row take the slow path
-        line = "\t".join([v if v.__class__ is str else ("\\N" if v is None else str(v)) for v in row])
-        # (each None adds exactly one backslash, so any other backslash shows up in the count)
-        if line.count("\\") != row.count(None) or "\n" in line or "\r" in line or line.count("\t") != len(row) - 1:
-            line = "\t".join([field(v) for v in row])
-        lines.append(line)
+    for line in lines:
+        batch.append(line)
         size += len(line)
         if size >= _COPY_BATCH:
-            lines.append("")
-            yield "\n".join(lines).encode()
-            lines, size = [], 0
-    if lines:
-        lines.append("")
-        yield "\n".join(lines).encode()
+            batch.append("")
+            yield "\n".join(batch).encode()
+            batch, size = [], 0
+    if batch:
+        batch.append("")
+        yield "\n".join(batch).encode()
+
+
+def copy_text(rows: Iterable[Sequence[object]]) -> Iterable[bytes]:
+    """Yield COPY text-format data for ``rows`` in batches of about 1 MiB."""
+    return copy_blocks(copy_line(row) for row in rows)
 
 
 class Stage:

@@ -23,6 +23,7 @@ rejected with the reason.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import queue
 import threading
@@ -296,6 +297,23 @@ def _bind(sql: str, stg: str, now: bool = False, own_person: bool = False):
     return stmt
 
 
+# The direct path (PostgreSQL, persons feed): COPY column orders. The writer puts the ids first
+# and the run's constant fields after them; the rest of each line is prepared while validating.
+_DIRECT_PERSON_PLAIN = ("full_name", "name_key", "birth_date", "sex", "ethnicity", "zalo_id", "death_date")
+_DIRECT_PERSON_COPY = (f"COPY person (id, household_id, source_record_id, pid, pid_hash, {', '.join(_DIRECT_PERSON_PLAIN)}, "
+                       "ward_code, phone, phone_hash, email, email_hash) FROM STDIN")
+_DIRECT_SOURCE_COPY = ("COPY source_record (id, person_id, received_at, link_method, link_probability, run_id, feed, "
+                       "agency_code, source_key, content_hash, raw, normalised) FROM STDIN")
+_DIRECT_HOUSEHOLDS = """INSERT INTO household (code, ward_code, area_type)
+    SELECT k.code, k.ward, CASE WHEN w.area_class = 'urban' THEN 'urban' ELSE 'rural' END
+    FROM unnest(%s::text[], %s::int[]) AS k(code, ward) JOIN ward w ON w.code = k.ward
+    ON CONFLICT (code) DO NOTHING"""
+# (person COPY line tail, source_record COPY line tail, household code, ward code, pid search hash)
+Direct = tuple[str, str, str | None, int | None, str]
+# (valid record, normalised JSON, content hash, the record as received, direct path lines or None)
+Pending = tuple[Valid, str, str, dict[str, str], Direct | None]
+
+
 class CsvRun:
     """The state of one CSV run: pending chunk, stage, seen keys, counts and rejections.
 
@@ -329,13 +347,24 @@ class CsvRun:
         self.seen_natural: dict[str, int] = {}
         self.rejections: list[RejectionRow] = []
         self.accepted = self.updated = self.unchanged = 0
-        # (valid record, its normalised JSON, content hash, the record as received)
-        self.pending: list[tuple[Valid, str, str, dict[str, str]]] = []
+        # (valid record, its normalised JSON, content hash, the record as received, its direct COPY
+        # lines or None)
+        self.pending: list[Pending] = []
         self._sequences: dict[str, str] = {}
         # PostgreSQL: chunks are written by a background thread while this one validates the
         # next (the thread mostly waits on the server, so Python and PostgreSQL use both cores).
         # SQLite's pool gives each thread its own connection, so it writes inline.
         self.writer = _ChunkWriter(self.flush) if self.pg else None
+        # PostgreSQL, persons feed: a new record of a new person (every record of a registry's
+        # first load) skips the stage. This thread seals it and prepares its COPY lines while the
+        # writer waits on the server; the writer numbers the lines and COPYs them straight into
+        # person and source_record. Everything else takes the staged path. (BatchSealer is one per
+        # thread, hence a second one here.)
+        self.direct = self.pg and feed == "persons"
+        self.seal_here = self.ring.batch_sealer().seal if self.direct else None
+        self.person_name = itemgetter(*_DIRECT_PERSON_PLAIN)
+        self.direct_constant = bulk.copy_line((self.now.astimezone(dt.UTC).isoformat(), "pid", "1.0", str(run.id),
+                                               feed, agency))
 
     def finish(self) -> None:
         """Write what is pending and wait for the writer; re-raise a write error."""
@@ -359,7 +388,9 @@ class CsvRun:
     def add(self, valid: Valid, raw: dict[str, str]) -> None:
         """Queue one valid record; write the chunk when it is full."""
         normalised = dumps_flat(valid.normalised)
-        self.pending.append((valid, normalised, self.content_hash(normalised), raw))
+        digest = self.content_hash(normalised)
+        direct = self.prepare(valid, normalised, digest, raw) if self.direct and not valid.ward_ambiguous else None
+        self.pending.append((valid, normalised, digest, raw, direct))
         if len(self.pending) >= self.chunk_size:
             chunk, self.pending = self.pending, []
             if self.writer is not None:
@@ -372,19 +403,9 @@ class CsvRun:
         """Return the stage tuple of a valid record (personal data sealed, search hashes beside it)."""
         norm = valid.normalised
         seal = self.seal
-        # each personal value is sealed once: the same ciphertext goes to its column and the record
-        # (CSV records are flat; the FHIR feeds' nested records are sealed by their column type)
-        sealed: dict[str, str] = {}
-        for name, kind in self.sealed_fields:
-            value = norm.get(name)
-            if value is not None:
-                sealed[name] = seal(str(value), kind)
-        stored = with_sealed(normalised, norm, sealed) if sealed else normalised
+        stored, sealed, pid_sealed, raw_sealed = self.sealed(valid, normalised, raw, seal)
         pid = valid.pid
-        pid_sealed = sealed.get("pid") if pid is not None and pid == norm.get("pid") else None
-        if pid is not None and pid_sealed is None:
-            pid_sealed = seal(pid, "pid")
-        head = (valid.source_key, digest, seal(dumps_texts(raw), "record"), stored, pid_sealed,
+        head = (valid.source_key, digest, raw_sealed, stored, pid_sealed,
                 pid_hash or (self.blind["pid"](pid) if pid is not None else None), norm.get("ward_code"),
                 valid.ward_received, 1 if valid.ward_ambiguous else 0, rec_id, rec_new, person_id, person_new)
         if self.plain_domain is not None:  # persons: the plain domain columns are keys of the record
@@ -403,6 +424,40 @@ class CsvRun:
                 value = sealed.get(name) or seal(str(value), SEALED_DOMAIN[name])
             domain.append(value)
         return (*head, *domain)
+
+    def sealed(self, valid: Valid, normalised: str, raw: dict[str, str],
+               seal: Callable[[str, str], str]) -> tuple[str, dict[str, str], str | None, str]:
+        """Return (stored normalised JSON, {field: sealed value}, sealed pid, sealed raw record).
+
+        Each personal value is sealed once: the same ciphertext goes to its column and the record
+        (CSV records are flat; the FHIR feeds' nested records are sealed by their column type).
+        """
+        norm = valid.normalised
+        sealed: dict[str, str] = {}
+        for name, kind in self.sealed_fields:
+            value = norm.get(name)
+            if value is not None:
+                sealed[name] = seal(str(value), kind)
+        stored = with_sealed(normalised, norm, sealed) if sealed else normalised
+        pid = valid.pid
+        pid_sealed = sealed.get("pid") if pid is not None and pid == norm.get("pid") else None
+        if pid is not None and pid_sealed is None:
+            pid_sealed = seal(pid, "pid")
+        return stored, sealed, pid_sealed, seal(dumps_texts(raw), "record")
+
+    def prepare(self, valid: Valid, normalised: str, digest: str, raw: dict[str, str]) -> Direct:
+        """Return the direct path's COPY lines of a persons record, without the ids the writer adds."""
+        norm = valid.normalised
+        stored, sealed, pid_sealed, raw_sealed = self.sealed(valid, normalised, raw, self.seal_here)
+        personal = []
+        for name in PERSON_SEALED:
+            value = norm[name]
+            personal += (sealed.get(name), self.blind[name](value) if value is not None else None)
+        pid_hash = self.blind["pid"](valid.pid)
+        person = bulk.copy_line((pid_sealed, pid_hash, *self.person_name(norm),
+                                 norm.get("ward_code"), *personal))
+        source = bulk.copy_line((valid.source_key, digest, raw_sealed, stored))
+        return person, source, norm.get("household_code"), norm.get("ward_code"), pid_hash
 
     def stored(self, keys: list[str]) -> dict[str, tuple[int, str]]:
         """Return {source key: (record id, content hash)} of this agency's stored records among ``keys``."""
@@ -437,9 +492,13 @@ class CsvRun:
                 sequence = self._sequences[table] = conn.exec_driver_sql(
                     f"SELECT pg_get_serial_sequence('{table}', 'id')").scalar_one()
             with conn.connection.driver_connection.cursor() as cur:
-                # one statement for the whole chunk; concurrent writers get other numbers
-                cur.execute("SELECT nextval(%s) FROM generate_series(1, %s)", (sequence, n))
-                return [i for (i,) in cur]
+                # one statement for the whole chunk; concurrent writers get other numbers. When no
+                # one else drew meanwhile the n numbers are one range, and only its ends travel.
+                cur.execute("SELECT min(i), max(i), CASE WHEN max(i) - min(i) + 1 = count(*) THEN NULL "
+                            "ELSE array_agg(i) END FROM (SELECT nextval(%s) AS i FROM generate_series(1, %s)) n",
+                            (sequence, n))
+                low, high, drawn = cur.fetchone()
+                return list(range(low, high + 1)) if drawn is None else sorted(drawn)
         # SQLite has one writer at a time (the run's transaction holds the lock)
         base = conn.exec_driver_sql(f"SELECT COALESCE(MAX(id), 0) FROM {table}").scalar_one()
         return list(range(base + 1, base + 1 + n))
@@ -467,7 +526,7 @@ class CsvRun:
         if not pending:
             return
         stored = self.stored([p[0].source_key for p in pending])
-        todo: list[tuple[tuple[Valid, str, str, dict[str, str]], int | None]] = []
+        todo: list[tuple[Pending, int | None]] = []
         for item in pending:
             hit = stored.get(item[0].source_key)
             if hit is None:
@@ -481,7 +540,8 @@ class CsvRun:
         fresh = iter(self.new_ids("source_record", sum(1 for _, rid in todo if rid is None)))
         persons: dict[str, tuple[int, int]] = {}  # pid → (person id, 1 when new)
         blind = self.blind["pid"]
-        hashes = {item[0].pid: blind(item[0].pid) for item, _ in todo if item[0].pid is not None}
+        hashes = {item[0].pid: item[4][4] if item[4] is not None else blind(item[0].pid)
+                  for item, _ in todo if item[0].pid is not None}
         if self.feed.name == "persons":
             known = self.person_ids(hashes)
             fresh_people = iter(self.new_ids("person", sum(1 for item, _ in todo if item[0].pid not in known)))
@@ -490,18 +550,51 @@ class CsvRun:
                 persons[pid] = (known[pid], 0) if pid in known else (next(fresh_people), 1)
         updated = 0
         rows = []
-        for (valid, normalised, digest, raw), rid in todo:
+        direct: list[tuple[int, int, Direct]] = []  # (source record id, person id, COPY lines)
+        for (valid, normalised, digest, raw, lines), rid in todo:
             if rid is None:
                 rid, new = next(fresh), 1
             else:
                 new = 0
                 updated += 1
             person_id, person_new = persons.get(valid.pid, (None, None)) if persons else (None, None)
+            if lines is not None and new and person_new:
+                direct.append((rid, person_id, lines))
+                continue
             rows.append(self.row(valid, normalised, digest, raw, rid, new, person_id, person_new,
                                  hashes.get(valid.pid) if valid.pid is not None else None))
         self.updated += updated
         self.accepted += len(todo) - updated
-        self.write(rows)
+        if direct:
+            self.write_direct(direct)
+        if rows:
+            self.write(rows)
+
+    def write_direct(self, records: list[tuple[int, int, Direct]]) -> None:
+        """COPY new persons records straight into household (their households), person and source_record."""
+        conn = self.session.connection()
+        households: dict[str, int] = {}  # household code → its lowest ward code in the chunk (as the staged path)
+        for _, _, (_, _, code, ward, _) in records:
+            if code is not None and ward is not None and (code not in households or ward < households[code]):
+                households[code] = ward
+        with conn.connection.driver_connection.cursor() as cur:
+            if households:
+                cur.execute(_DIRECT_HOUSEHOLDS, (list(households), list(households.values())))
+                cur.execute("SELECT h.code, h.id FROM unnest(%s::text[]) AS k(code) JOIN household h ON h.code = k.code",
+                            (list(households),))
+                households = dict(cur.fetchall())
+            null = "\\N"
+            get = households.get
+            with cur.copy(_DIRECT_PERSON_COPY) as copy:
+                for block in bulk.copy_blocks(
+                        f"{person_id}\t{get(code, null) if code is not None else null}\t{rid}\t{person}"
+                        for rid, person_id, (person, _, code, _, _) in records):
+                    copy.write(block)
+            constant = self.direct_constant
+            with cur.copy(_DIRECT_SOURCE_COPY) as copy:
+                for block in bulk.copy_blocks(f"{rid}\t{person_id}\t{constant}\t{source}"
+                                              for rid, person_id, (_, source, _, _, _) in records):
+                    copy.write(block)
 
     def write(self, rows: list[tuple]) -> None:
         """Stage ``rows`` (ids assigned) and move them into the tables."""
