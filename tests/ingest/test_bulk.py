@@ -206,3 +206,19 @@ def test_direct_copy_writes_what_the_staged_path_writes(session, clock, monkeypa
         [json.loads(r[5]) if r[5].startswith("{") else r[5] for r in staged[1]]
     tab = next(p for p in with_direct[0] if p[1].startswith("Lê"))
     assert '"' in tab[1] and "\\" in tab[1]  # quotes and backslashes survive COPY's escaping
+
+
+def test_bulk_interpreter_settings_are_restored_after_the_last_run():
+    import gc
+    import sys
+
+    before = (gc.isenabled(), sys.getswitchinterval())
+    with pipeline.bulk_interpreter():
+        with pipeline.bulk_interpreter():  # a second, concurrent run
+            assert not gc.isenabled() and sys.getswitchinterval() < before[1]
+        assert not gc.isenabled()  # the first run is still going
+    assert (gc.isenabled(), sys.getswitchinterval()) == before
+    with pytest.raises(RuntimeError):
+        with pipeline.bulk_interpreter():
+            raise RuntimeError("a failing run")
+    assert (gc.isenabled(), sys.getswitchinterval()) == before

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (JSON, BigInteger, Boolean, Date, Float, ForeignKey, Index, Integer, String, Text,
+                        UniqueConstraint, text)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from chudong.db import Base, UTCDateTime
@@ -44,7 +45,10 @@ class SourceRecord(Base):
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     feed: Mapped[str] = mapped_column(String(30))  # persons, households, licences, schools, utilities, births, deaths, ...
-    agency_code: Mapped[str] = mapped_column(ForeignKey("agency.code"))
+    # agency_code and run_id have no foreign key: the same value for every record of a run, written
+    # only by the ingest pipeline after it has loaded the agency and created the run (a key cost a
+    # trigger per row of a bulk load; migration 20261204_0015)
+    agency_code: Mapped[str] = mapped_column(String(40))
     source_key: Mapped[str] = mapped_column(String(120))
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     content_hash: Mapped[str] = mapped_column(String(64))  # keyed (search key) SHA-256 of the normalised JSON
@@ -54,37 +58,44 @@ class SourceRecord(Base):
     link_method: Mapped[str | None] = mapped_column(String(20), nullable=True)  # pid, probabilistic, review, none
     link_probability: Mapped[float | None] = mapped_column(Float, nullable=True)
     # the last ingest run that wrote this record (post-processing of a run: linkage, conflicts)
-    run_id: Mapped[int | None] = mapped_column(ForeignKey("ingest_run.id"), index=True, nullable=True)
+    run_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), index=True,
+                                               nullable=True)
 
 
 class Person(Base):
     """One person of the index; fields as the population registry has them."""
 
     __tablename__ = "person"
+    # search hashes are looked up by value; most persons have no e-mail (and some no phone)
+    __table_args__ = (
+        Index("ix_person_phone_hash", "phone_hash", postgresql_where=text("phone_hash IS NOT NULL"),
+              sqlite_where=text("phone_hash IS NOT NULL")),
+        Index("ix_person_email_hash", "email_hash", postgresql_where=text("email_hash IS NOT NULL"),
+              sqlite_where=text("email_hash IS NOT NULL")),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     pid: Mapped[str | None] = mapped_column(Sealed("pid", blind="pid_hash"), nullable=True)  # CCCD, 12 digits
     pid_hash: Mapped[str | None] = mapped_column(String(32), unique=True, nullable=True,
                                                  default=blind_default("pid", "pid"))
     full_name: Mapped[str] = mapped_column(String(120))
-    name_key: Mapped[str] = mapped_column(String(120), index=True)  # lower-case, no diacritics, đ→d
+    name_key: Mapped[str] = mapped_column(String(120))  # lower-case, no diacritics, đ→d
     birth_date: Mapped[dt.date] = mapped_column(Date, index=True)
     sex: Mapped[str] = mapped_column(String(1))  # M / F
     ethnicity: Mapped[str | None] = mapped_column(String(40), nullable=True)
     ward_code: Mapped[int | None] = mapped_column(ForeignKey("ward.code"), index=True, nullable=True)
     household_id: Mapped[int | None] = mapped_column(ForeignKey("household.id"), index=True, nullable=True)
     phone: Mapped[str | None] = mapped_column(Sealed("phone", blind="phone_hash"), nullable=True)  # E.164 +84...
-    phone_hash: Mapped[str | None] = mapped_column(String(32), index=True, nullable=True,
+    phone_hash: Mapped[str | None] = mapped_column(String(32), nullable=True,
                                                    default=blind_default("phone", "phone"))
     email: Mapped[str | None] = mapped_column(Sealed("email", blind="email_hash"), nullable=True)  # lower case
-    email_hash: Mapped[str | None] = mapped_column(String(32), index=True, nullable=True,
+    email_hash: Mapped[str | None] = mapped_column(String(32), nullable=True,
                                                    default=blind_default("email", "email"))
     zalo_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     death_date: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
-    # Deferred so a bulk run can write the person before its (pre-numbered) source record.
-    source_record_id: Mapped[int | None] = mapped_column(
-        ForeignKey("source_record.id", use_alter=True, deferrable=True, initially="DEFERRED"), nullable=True
-    )
+    # The provenance of the golden values: no foreign key, the pipeline writes the person and the
+    # record it points at together (a deferred key cost a check per row; migration 20261204_0015)
+    source_record_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), nullable=True)
 
 
 class Household(Base):
