@@ -39,9 +39,12 @@ def test_models_match_migrations(engine):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
+    from chudong.db import include_object
+
     load_models()
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        context = MigrationContext.configure(conn, opts={"include_object": include_object(engine.dialect.name)})
+        diff = compare_metadata(context, Base.metadata)
     assert diff == []
 
 

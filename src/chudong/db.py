@@ -26,6 +26,23 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
+# Foreign keys that PostgreSQL checks once per statement (triggers over the statement's rows)
+# instead of once per row: the bulk-loaded person index, migration 20261204_0015. The models
+# declare them as usual and SQLite has them as foreign keys; on PostgreSQL schema comparison
+# must not ask for them back (``include_object``).
+SET_BASED_KEYS = frozenset({
+    "fk_person_ward_code_ward", "fk_person_household_id_household", "fk_source_record_agency_code_agency",
+    "fk_source_record_run_id_ingest_run", "fk_source_record_person_id_person",
+})
+
+
+def include_object(dialect: str):
+    """Return Alembic's ``include_object`` filter for a database of ``dialect``."""
+    def include(obj, name, type_, reflected, compare_to) -> bool:
+        return not (dialect == "postgresql" and type_ == "foreign_key_constraint" and name in SET_BASED_KEYS)
+    return include
+
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 

@@ -45,10 +45,8 @@ class SourceRecord(Base):
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     feed: Mapped[str] = mapped_column(String(30))  # persons, households, licences, schools, utilities, births, deaths, ...
-    # agency_code and run_id have no foreign key: the same value for every record of a run, written
-    # only by the ingest pipeline after it has loaded the agency and created the run (a key cost a
-    # trigger per row of a bulk load; migration 20261204_0015)
-    agency_code: Mapped[str] = mapped_column(String(40))
+    # (this table's and person's foreign keys are checked once per statement on PostgreSQL: SET_BASED_KEYS)
+    agency_code: Mapped[str] = mapped_column(ForeignKey("agency.code"))
     source_key: Mapped[str] = mapped_column(String(120))
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     content_hash: Mapped[str] = mapped_column(String(64))  # keyed (search key) SHA-256 of the normalised JSON
@@ -58,8 +56,7 @@ class SourceRecord(Base):
     link_method: Mapped[str | None] = mapped_column(String(20), nullable=True)  # pid, probabilistic, review, none
     link_probability: Mapped[float | None] = mapped_column(Float, nullable=True)
     # the last ingest run that wrote this record (post-processing of a run: linkage, conflicts)
-    run_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), index=True,
-                                               nullable=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("ingest_run.id"), index=True, nullable=True)
 
 
 class Person(Base):
@@ -95,7 +92,8 @@ class Person(Base):
     death_date: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     # The provenance of the golden values: no foreign key, the pipeline writes the person and the
     # record it points at together (a deferred key cost a check per row; migration 20261204_0015)
-    source_record_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), nullable=True)
+    source_record_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                                         nullable=True)
 
 
 class Household(Base):
