@@ -7,10 +7,11 @@ A registry load writes two rows per record (person, source_record). PostgreSQL c
 ordinary foreign key with a trigger per inserted row that looks the parent up and locks it:
 five keys cost ~35 µs of a ~75 µs record (docs/feeds.md, "Ingest performance").
 
-On PostgreSQL those five keys become statement-level triggers over the statement's transition
-table: one set-based look-up of the distinct values a statement wrote (an index probe each),
-raising ``foreign_key_violation`` with the table, column and value; and on the parent side,
-deleting or re-keying a row that is still referred to is refused the same way. Every writer
+On PostgreSQL those five keys become triggers: an insert statement is checked once, over its
+transition table (an index probe per distinct value written); an update only for the rows
+whose key changed; on the parent side, deleting (per statement) or re-keying (per row) a row
+that is still referred to is refused. Each raises ``foreign_key_violation`` naming the table,
+the column and the value. Every writer
 is covered (the pipeline's COPY, ORM inserts and updates), as before. What is not: parents
 are not row-locked, so a parent deleted by a concurrent transaction while a child is being
 inserted could slip through; chudong never deletes wards, households, persons, agencies or
@@ -42,64 +43,69 @@ _KEYS = {
     "source_record": [("agency_code", "agency", "code"), ("run_id", "ingest_run", "id"), ("person_id", "person", "id")],
 }
 
-# TG_ARGV: (column, parent table, parent column) triples. One query per key and statement: the
-# distinct values written, each probed in the parent's key index (OFFSET 0 keeps the planner
-# from turning NOT EXISTS into a join that would read the whole parent table).
-_CHECK_REFERENCES = """
-CREATE FUNCTION chudong_check_references() RETURNS trigger LANGUAGE plpgsql AS $fn$
-DECLARE
-    i int := 0;
-    missing text;
-BEGIN
-    WHILE i < TG_NARGS LOOP
-        EXECUTE format('SELECT n.v::text FROM (SELECT DISTINCT %1$I AS v FROM new_rows WHERE %1$I IS NOT NULL) n '
-                       'WHERE NOT EXISTS (SELECT 1 FROM %2$I p WHERE p.%3$I = n.v OFFSET 0) LIMIT 1',
-                       TG_ARGV[i], TG_ARGV[i + 1], TG_ARGV[i + 2]) INTO missing;
-        IF missing IS NOT NULL THEN
-            RAISE EXCEPTION USING ERRCODE = 'foreign_key_violation', TABLE = TG_TABLE_NAME, COLUMN = TG_ARGV[i],
-                MESSAGE = format('%s.%s = %s refers to no %s (%s.%s)', TG_TABLE_NAME, TG_ARGV[i], missing,
-                                 TG_ARGV[i + 1], TG_ARGV[i + 1], TG_ARGV[i + 2]);
-        END IF;
-        i := i + 3;
-    END LOOP;
-    RETURN NULL;
-END
-$fn$
-"""
-
-# TG_ARGV: the parent's key column, then (child table, child column) pairs. The keys that went
-# away (deleted, or changed by an update) must not be referred to any more.
-_CHECK_REFERENCED = """
-CREATE FUNCTION chudong_check_referenced() RETURNS trigger LANGUAGE plpgsql AS $fn$
-DECLARE
-    i int := 1;
-    gone text;
-    still text;
-BEGIN
-    IF TG_OP = 'DELETE' THEN
-        gone := format('SELECT DISTINCT %1$I AS k FROM old_rows', TG_ARGV[0]);
-    ELSE
-        gone := format('SELECT DISTINCT o.%1$I AS k FROM old_rows o '
-                       'WHERE NOT EXISTS (SELECT 1 FROM new_rows n WHERE n.%1$I = o.%1$I)', TG_ARGV[0]);
-    END IF;
-    WHILE i < TG_NARGS LOOP
-        EXECUTE format('SELECT g.k::text FROM (%s) g WHERE EXISTS (SELECT 1 FROM %I c WHERE c.%I = g.k OFFSET 0) '
-                       'LIMIT 1', gone, TG_ARGV[i], TG_ARGV[i + 1]) INTO still;
-        IF still IS NOT NULL THEN
-            RAISE EXCEPTION USING ERRCODE = 'foreign_key_violation', TABLE = TG_TABLE_NAME, COLUMN = TG_ARGV[0],
-                MESSAGE = format('%s %s = %s is still referred to from %s.%s', TG_TABLE_NAME, TG_ARGV[0], still,
-                                 TG_ARGV[i], TG_ARGV[i + 1]);
-        END IF;
-        i := i + 2;
-    END LOOP;
-    RETURN NULL;
-END
-$fn$
-"""
+def _raise(table: str, column: str, message: str) -> str:
+    return (f"RAISE EXCEPTION USING ERRCODE = 'foreign_key_violation', TABLE = '{table}', COLUMN = '{column}', "
+            f"MESSAGE = {message};")
 
 
-def _quote(*args: str) -> str:
-    return ", ".join(f"'{a}'" for a in args)
+def _function(name: str, declare: str, body: list[str]) -> str:
+    lines = "\n    ".join(body)
+    return (f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $fn$\nDECLARE {declare}\nBEGIN\n    "
+            f"{lines}\n    RETURN NULL;\nEND\n$fn$")
+
+
+def _child_sql(child: str, keys: list[tuple[str, str, str]]) -> list[str]:
+    """Inserts: one probe per distinct value of the statement; updates: the rows whose key changed."""
+    inserted, updated = [], []
+    for column, parent, key in keys:
+        # (OFFSET 0 keeps NOT EXISTS a probe of the parent's key index: as a join the planner
+        # could read the whole parent table for every statement)
+        inserted += [
+            f"SELECT n.v::text INTO missing FROM (SELECT DISTINCT {column} AS v FROM new_rows "
+            f"WHERE {column} IS NOT NULL) n WHERE NOT EXISTS (SELECT 1 FROM {parent} p WHERE p.{key} = n.v OFFSET 0) "
+            "LIMIT 1;",
+            f"IF missing IS NOT NULL THEN "
+            + _raise(child, column, f"'{child}.{column} = ' || missing || ' refers to no {parent} "
+                                               f"({parent}.{key})'") + " END IF;",
+        ]
+        updated.append(
+            f"IF NEW.{column} IS DISTINCT FROM OLD.{column} AND NEW.{column} IS NOT NULL AND NOT EXISTS "
+            f"(SELECT 1 FROM {parent} p WHERE p.{key} = NEW.{column}) THEN "
+            + _raise(child, column, f"'{child}.{column} = ' || NEW.{column} || ' refers to no {parent} "
+                                        f"({parent}.{key})'") + " END IF;")
+    columns = [c for c, _, _ in keys]
+    changed = " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in columns)
+    return [
+        _function(f"chudong_{child}_references_inserted", "missing text;", inserted),
+        f"CREATE TRIGGER {child}_references_insert AFTER INSERT ON {child} REFERENCING NEW TABLE AS new_rows "
+        f"FOR EACH STATEMENT EXECUTE FUNCTION chudong_{child}_references_inserted()",
+        _function(f"chudong_{child}_references_updated", "", updated),
+        f"CREATE TRIGGER {child}_references_update AFTER UPDATE OF {', '.join(columns)} ON {child} FOR EACH ROW "
+        f"WHEN ({changed}) EXECUTE FUNCTION chudong_{child}_references_updated()",
+    ]
+
+
+def _parent_sql(parent: str, key: str, children: list[tuple[str, str]]) -> list[str]:
+    """Deletes: one probe per distinct deleted key; updates: the rows whose key changed."""
+    deleted, updated = [], []
+    for child, column in children:
+        message = f"'{parent} {key} = ' || still || ' is still referred to from {child}.{column}'"
+        deleted += [
+            f"SELECT o.k::text INTO still FROM (SELECT DISTINCT {key} AS k FROM old_rows) o "
+            f"WHERE EXISTS (SELECT 1 FROM {child} c WHERE c.{column} = o.k OFFSET 0) LIMIT 1;",
+            "IF still IS NOT NULL THEN " + _raise(parent, key, message) + " END IF;",
+        ]
+        updated.append(
+            f"IF EXISTS (SELECT 1 FROM {child} c WHERE c.{column} = OLD.{key}) THEN "
+            + _raise(parent, key, message.replace("' || still || '", "' || OLD." + key + " || '")) + " END IF;")
+    return [
+        _function(f"chudong_{parent}_referenced_deleted", "still text;", deleted),
+        f"CREATE TRIGGER {parent}_referenced_delete AFTER DELETE ON {parent} REFERENCING OLD TABLE AS old_rows "
+        f"FOR EACH STATEMENT EXECUTE FUNCTION chudong_{parent}_referenced_deleted()",
+        _function(f"chudong_{parent}_referenced_updated", "", updated),
+        f"CREATE TRIGGER {parent}_referenced_update AFTER UPDATE OF {key} ON {parent} FOR EACH ROW "
+        f"WHEN (OLD.{key} IS DISTINCT FROM NEW.{key}) EXECUTE FUNCTION chudong_{parent}_referenced_updated()",
+    ]
 
 
 def _parents() -> dict[tuple[str, str], list[tuple[str, str]]]:
@@ -117,22 +123,11 @@ def upgrade() -> None:
         for child, keys in _KEYS.items():
             for column, parent, _ in keys:
                 op.drop_constraint(f"fk_{child}_{column}_{parent}", child, type_="foreignkey")
-        op.execute(_CHECK_REFERENCES)
-        op.execute(_CHECK_REFERENCED)
-        for child, keys in _KEYS.items():
-            args = _quote(*(part for key in keys for part in key))
-            for event in ("INSERT", "UPDATE"):
-                op.execute(f"CREATE TRIGGER {child}_references_{event.lower()} AFTER {event} ON {child} "
-                           f"REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT "
-                           f"EXECUTE FUNCTION chudong_check_references({args})")
+            for statement in _child_sql(child, keys):
+                op.execute(statement)
         for (parent, key), children in _parents().items():
-            args = _quote(key, *(part for ref in children for part in ref))
-            op.execute(f"CREATE TRIGGER {parent}_referenced_delete AFTER DELETE ON {parent} "
-                       f"REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT "
-                       f"EXECUTE FUNCTION chudong_check_referenced({args})")
-            op.execute(f"CREATE TRIGGER {parent}_referenced_update AFTER UPDATE ON {parent} "
-                       f"REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT "
-                       f"EXECUTE FUNCTION chudong_check_referenced({args})")
+            for statement in _parent_sql(parent, key, children):
+                op.execute(statement)
     with op.batch_alter_table("person") as batch:
         batch.drop_constraint("fk_person_source_record_id_source_record", type_="foreignkey")
         batch.drop_index("ix_person_name_key")
@@ -152,13 +147,13 @@ def downgrade() -> None:
                                  ["id"], deferrable=True, initially="DEFERRED")
     if pg:
         for child in _KEYS:
-            for event in ("insert", "update"):
+            for event, done in (("insert", "inserted"), ("update", "updated")):
                 op.execute(f"DROP TRIGGER {child}_references_{event} ON {child}")
+                op.execute(f"DROP FUNCTION chudong_{child}_references_{done}()")
         for parent, _ in _parents():
-            for event in ("delete", "update"):
+            for event, done in (("delete", "deleted"), ("update", "updated")):
                 op.execute(f"DROP TRIGGER {parent}_referenced_{event} ON {parent}")
-        op.execute("DROP FUNCTION chudong_check_references()")
-        op.execute("DROP FUNCTION chudong_check_referenced()")
+                op.execute(f"DROP FUNCTION chudong_{parent}_referenced_{done}()")
         for child, keys in _KEYS.items():
             for column, parent, key in keys:
                 op.create_foreign_key(f"fk_{child}_{column}_{parent}", child, parent, [column], [key])
