@@ -542,7 +542,9 @@ class CsvRun:
             return
         stored = self.stored([p[0].source_key for p in pending])
         todo: list[tuple[Pending, int | None]] = []
-        for item in pending:
+        if not stored:  # none of the chunk is stored yet (a first load): no look-up per record
+            todo = [(item, None) for item in pending]
+        for item in pending if stored else ():
             hit = stored.get(item[0].source_key)
             if hit is None:
                 todo.append((item, None))
@@ -559,8 +561,12 @@ class CsvRun:
                   for item, _ in todo if item[0].pid is not None}
         if self.feed.name == "persons":
             known = self.person_ids(hashes)
-            fresh_people = iter(self.new_ids("person", sum(1 for item, _ in todo if item[0].pid not in known)))
-            for item, _ in todo:
+            if not known:  # all new persons (the pids of a chunk are distinct: one per file)
+                ids = self.new_ids("person", len(todo))
+                persons = {item[0].pid: (i, 1) for (item, _), i in zip(todo, ids)}
+            fresh_people = iter(self.new_ids("person", sum(1 for item, _ in todo if item[0].pid not in known))
+                                if known else ())
+            for item, _ in todo if known else ():
                 pid = item[0].pid
                 persons[pid] = (known[pid], 0) if pid in known else (next(fresh_people), 1)
         updated = 0
@@ -769,7 +775,9 @@ def _ingest_csv(session: Session, feed: str, agency: Agency, stream: BinaryIO, f
                 state.reject(line, None, "(record)",
                              f"has {record} fields, the header has {len(spec.columns)}", fields)
                 continue
-            nul = next((name for name, value in record.items() if "\x00" in value), None)
+            nul = None
+            if "\x00" in "".join(fields):  # one scan; the field is looked for only when there is one
+                nul = next(name for name, value in record.items() if "\x00" in value)
             if nul is not None:  # no database text column can hold a NUL character
                 state.reject(line, (record.get("source_key") or "").replace("\x00", "") or None, nul,
                              "contains a NUL character (\\x00)", [f.replace("\x00", "\\x00") for f in fields])
