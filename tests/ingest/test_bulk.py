@@ -190,8 +190,8 @@ def test_direct_copy_writes_what_the_staged_path_writes(session, clock, monkeypa
 
     direct_calls = []
     original = pipeline.CsvRun.write_direct
-    monkeypatch.setattr(pipeline.CsvRun, "write_direct",
-                        lambda self, records: (direct_calls.append(len(records)), original(self, records)))
+    monkeypatch.setattr(pipeline.CsvRun, "write_direct",  # (counted once written: a chunk assumed new may fail)
+                        lambda self, records: (original(self, records), direct_calls.append(len(records))))
     savepoint = session.begin_nested()
     with_direct = load()
     savepoint.rollback()
@@ -222,3 +222,31 @@ def test_bulk_interpreter_settings_are_restored_after_the_last_run():
         with pipeline.bulk_interpreter():
             raise RuntimeError("a failing run")
     assert (gc.isenabled(), sys.getswitchinterval()) == before
+
+
+def test_a_chunk_assumed_new_falls_back_when_a_record_is_stored(session, clock, monkeypatch):
+    """A first load writes chunks without look-ups; a stored record sends its chunk the careful way."""
+    tries = []
+    original = pipeline.CsvRun.flush_new
+    monkeypatch.setattr(pipeline.CsvRun, "flush_new",
+                        lambda self, pending: tries.append(original(self, pending)) or tries[-1])
+    ag = agency(session)
+    first = ingest_csv(session, "persons", ag, io.BytesIO(csv_body("persons", [person_row(i) for i in range(1, 5)])),
+                       chunk_size=2)
+    assert (first.accepted, first.updated) == (4, 0)
+    pg = bulk.is_postgres(session)
+    assert tries == ([True, True] if pg else [])
+    tries.clear()
+    # P9 is new; stored key P2 now carries another ID number (its person is new, its record is not):
+    # the person COPY succeeds, the source record COPY fails, and the savepoint takes both back
+    again = ingest_csv(session, "persons", ag,
+                       io.BytesIO(csv_body("persons", [person_row(9), person_row(2, pid="048190000012")])),
+                       chunk_size=2)
+    assert (again.accepted, again.updated, again.rejected) == (1, 1, 0)
+    assert tries == ([False] if pg else [])
+    pids = set(session.scalars(select(Person.pid)))
+    assert pids == {f"048190{n:06d}" for n in (1, 2, 3, 4, 9, 12)}
+    moved = session.scalar(select(SourceRecord).where(SourceRecord.source_key == "P2"))
+    assert moved.normalised["pid"] == "048190000012"
+    assert session.get(Person, moved.person_id).pid == "048190000012"
+    assert session.scalar(select(func.count()).select_from(SourceRecord)) == 5

@@ -35,6 +35,7 @@ from json.encoder import encode_basestring as _quote
 from dataclasses import dataclass, field
 from typing import BinaryIO, Callable, Iterator
 
+import psycopg
 from sqlalchemy import bindparam, insert, select, text
 from sqlalchemy.orm import Session
 
@@ -372,6 +373,7 @@ class CsvRun:
         # person and source_record. Everything else takes the staged path. (BatchSealer is one per
         # thread, hence a second one here.)
         self.direct = self.pg and feed == "persons"
+        self.all_new = self.direct  # write the next chunk optimistically (flush_new)
         self.seal_here = self.ring.batch_sealer().seal if self.direct else None
         self.person_name = itemgetter(*_DIRECT_PERSON_PLAIN)
         self.direct_constant = bulk.copy_line((self.now.astimezone(dt.UTC).isoformat(), "pid", "1.0", str(run.id),
@@ -540,6 +542,8 @@ class CsvRun:
         """Write one chunk: count unchanged records, stage the others, upsert them set-based."""
         if not pending:
             return
+        if self.all_new and self.flush_new(pending):
+            return
         stored = self.stored([p[0].source_key for p in pending])
         todo: list[tuple[Pending, int | None]] = []
         if not stored:  # none of the chunk is stored yet (a first load): no look-up per record
@@ -561,6 +565,8 @@ class CsvRun:
                   for item, _ in todo if item[0].pid is not None}
         if self.feed.name == "persons":
             known = self.person_ids(hashes)
+            # the next chunk is probably like this one: all new (a first load) or not (a re-send)
+            self.all_new = self.direct and not stored and not known
             if not known:  # all new persons (the pids of a chunk are distinct: one per file)
                 ids = self.new_ids("person", len(todo))
                 persons = {item[0].pid: (i, 1) for (item, _), i in zip(todo, ids)}
@@ -590,6 +596,30 @@ class CsvRun:
             self.write_direct(direct)
         if rows:
             self.write(rows)
+
+    def flush_new(self, pending: list[Pending]) -> bool:
+        """Write a chunk assumed to be all new records of new persons; False (nothing written) when not.
+
+        A first load skips the look-ups: the chunk is numbered and COPYd inside a savepoint, and
+        the unique keys (source key per agency, personal ID number) are the check. A record that
+        was already stored makes the COPY fail; the savepoint is rolled back and the chunk goes
+        the careful way (the numbers drawn are left unused).
+        """
+        if any(item[4] is None for item in pending):
+            return False
+        records = list(zip(self.new_ids("source_record", len(pending)), self.new_ids("person", len(pending)),
+                           (item[4] for item in pending)))
+        raw = self.session.connection().connection.driver_connection
+        raw.execute("SAVEPOINT ingest_new_chunk")
+        try:
+            self.write_direct(records)
+        except psycopg.errors.UniqueViolation:
+            raw.execute("ROLLBACK TO SAVEPOINT ingest_new_chunk")
+            self.all_new = False
+            return False
+        raw.execute("RELEASE SAVEPOINT ingest_new_chunk")
+        self.accepted += len(records)
+        return True
 
     def write_direct(self, records: list[tuple[int, int, Direct]]) -> None:
         """COPY new persons records straight into household (their households), person and source_record."""
