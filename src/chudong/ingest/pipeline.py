@@ -402,7 +402,10 @@ class CsvRun:
         """Queue one valid record; write the chunk when it is full."""
         normalised = dumps_flat(valid.normalised)
         digest = self.content_hash(normalised)
-        direct = self.prepare(valid, normalised, digest, raw) if self.direct and not valid.ward_ambiguous else None
+        # (once a chunk turned out to hold stored records, e.g. a re-send, later records are not
+        # prepared for the direct path: most will be unchanged, and the staged path takes the rest)
+        direct = (self.prepare(valid, normalised, digest, raw)
+                  if self.direct and self.all_new and not valid.ward_ambiguous else None)
         self.pending.append((valid, normalised, digest, raw, direct))
         if len(self.pending) >= self.chunk_size:
             chunk, self.pending = self.pending, []
