@@ -5,9 +5,11 @@ One run = one file (or HTTP body) of one feed from one agency:
 1. stream and validate in Python (``reader`` + ``feeds``); a bad record becomes a rejection
    (line, field, reason) and never stops the others; a key seen twice in the file rejects
    the later record;
-2. every ``CHUNK`` valid records are staged (COPY on PostgreSQL) and moved with a few
-   ``INSERT … SELECT … ON CONFLICT`` statements: records whose content hash did not change
-   are left alone (idempotent re-sends), new ones are inserted, changed ones updated;
+2. every ``CHUNK`` valid records are written: records whose content hash did not change are
+   left alone (idempotent re-sends); on PostgreSQL new persons-feed records of new persons are
+   COPYd straight into ``person`` and ``source_record`` (a first load does not even look its
+   keys up: ``CsvRun.flush_new``); the rest is staged (COPY on PostgreSQL) and moved with a few
+   ``INSERT … SELECT … ON CONFLICT`` statements, new ones inserted, changed ones updated;
 3. after the last chunk: records without an exact personal-ID link go to probabilistic
    linkage in one batch, and linked records are compared with the registry (conflicts).
 
