@@ -186,5 +186,9 @@ def decide_review(session: Session, review_id: int, *, accept: bool, decided_by:
             record.person_id = review.person_id
             record.link_method = "review"
             record.link_probability = review.probability
+            from chudong.registry.service import set_domain_persons
+
+            # the licence, utility account, household or birth written from the record follows it
+            set_domain_persons(session, record.feed, [(record.id, review.person_id)])
     session.flush()
     return review

@@ -112,7 +112,7 @@ class Household(Base):
     # adult_education, child_school_attendance, housing_quality, floor_area, water_source,
     # hygienic_latrine, telecom_use, information_assets
     deprivations: Mapped[dict | None] = mapped_column(JSON, nullable=True)
-    source_record_id: Mapped[int | None] = mapped_column(ForeignKey("source_record.id"), nullable=True)
+    source_record_id: Mapped[int | None] = mapped_column(ForeignKey("source_record.id"), index=True, nullable=True)
 
 
 class Licence(Base):
@@ -137,7 +137,7 @@ class Licence(Base):
     expires_on: Mapped[dt.date | None] = mapped_column(Date, index=True, nullable=True)  # None = never expires
     issuing_agency: Mapped[str] = mapped_column(String(120))
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
-    source_record_id: Mapped[int | None] = mapped_column(ForeignKey("source_record.id"), nullable=True)
+    source_record_id: Mapped[int | None] = mapped_column(ForeignKey("source_record.id"), index=True, nullable=True)
 
 
 class School(Base):
@@ -165,7 +165,7 @@ class UtilityCustomer(Base):
     customer_no: Mapped[str] = mapped_column(String(40))
     person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True, nullable=True)
     ward_code: Mapped[int | None] = mapped_column(ForeignKey("ward.code"), nullable=True)
-    source_record_id: Mapped[int | None] = mapped_column(ForeignKey("source_record.id"), nullable=True)
+    source_record_id: Mapped[int | None] = mapped_column(ForeignKey("source_record.id"), index=True, nullable=True)
 
 
 class VitalEvent(Base):

@@ -138,34 +138,40 @@ def link_run(session: Session, run_id: int, feed: str) -> int:
             ward_code=f.get("ward_code"), phone=f.get("phone"), pid=f.get("pid"),
         ))
     results = link_queries(session, queries)
-    linked = 0
     changes = []
+    links: list[tuple[int, int]] = []
     for r in results:
         person = r.person_id if r.decision in ("pid", "auto") else None
         changes.append({"id": r.record_id, "person_id": person, "link_method": LINK_METHOD.get(r.decision, "none"),
                         "link_probability": r.probability})
         if person is not None:
-            linked += 1
-            _set_domain_person(session, feed, r.record_id, person)
+            links.append((r.record_id, person))
     session.execute(update(SourceRecord), changes)
+    set_domain_persons(session, feed, links)
     session.flush()
-    return linked
+    return len(links)
 
 
-def _set_domain_person(session: Session, feed: str, record_id: int, person_id: int) -> None:
+def set_domain_persons(session: Session, feed: str, links: list[tuple[int, int]]) -> None:
+    """Set the person of the domain rows written from these source records ((record id, person id) pairs).
+
+    One statement for all of them on PostgreSQL (a statement per record, each a look-up by
+    ``source_record_id``, was the slow part of linking a large file); SQLite runs it per pair.
+    """
     from chudong.ingest.pipeline import PERSON_COLUMN
 
-    target = PERSON_COLUMN.get(feed)
-    if target is not None:
-        table, column = target
+    target = PERSON_COLUMN.get(feed) or {"births": ("vital_event", "mother_person_id"),
+                                         "deaths": ("vital_event", "subject_person_id")}.get(feed)
+    if target is None or not links:
+        return
+    table, column = target
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"UPDATE {table} SET {column} = v.p FROM unnest(CAST(:r AS bigint[]), "
+                             f"CAST(:p AS bigint[])) AS v(r, p) WHERE {table}.source_record_id = v.r"),
+                        {"r": [r for r, _ in links], "p": [p for _, p in links]})
+    else:
         session.execute(text(f"UPDATE {table} SET {column} = :p WHERE source_record_id = :r"),
-                        {"p": person_id, "r": record_id})
-    elif feed == "births":
-        session.execute(text("UPDATE vital_event SET mother_person_id = :p WHERE source_record_id = :r"),
-                        {"p": person_id, "r": record_id})
-    elif feed == "deaths":
-        session.execute(text("UPDATE vital_event SET subject_person_id = :p WHERE source_record_id = :r"),
-                        {"p": person_id, "r": record_id})
+                        [{"r": r, "p": p} for r, p in links])
 
 
 def _name_words(key: str | None) -> tuple[str, ...]:
