@@ -543,7 +543,7 @@ class CsvRun:
             out.update({by_hash[h]: pid for h, pid in rows})
         return out
 
-    def flush(self, pending: list[tuple[Valid, str, str, dict[str, str]]]) -> None:
+    def flush(self, pending: list[Pending]) -> None:
         """Write one chunk: count unchanged records, stage the others, upsert them set-based."""
         if not pending:
             return
