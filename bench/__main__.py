@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 
-ALL = ("fhir_parse", "generate", "ingest", "linkage", "detect", "dossiers", "notifications", "analytics", "portal",
+ALL = ("fhir_parse", "generate", "ingest", "linkage", "province", "detect", "dossiers", "notifications", "analytics", "portal",
        "faults_bus", "faults")
 
 
