@@ -164,10 +164,8 @@ def _written(session) -> tuple[list, list, list]:
     records = sorted((r.feed, r.agency_code, r.source_key, r.received_at, r.content_hash, r.raw, r.normalised,
                       pids[r.person_id], r.link_method, r.link_probability)  # (run ids differ: the first pass rolled back)
                      for r in session.scalars(select(SourceRecord)))
-    from chudong.geo.models import Ward
-
     households = sorted(session.execute(select(Household.code, Household.ward_code, Household.area_type)).all())
-    assert households and session.scalar(select(func.count()).select_from(Ward)) > 0
+    assert households
     return people, records, households
 
 

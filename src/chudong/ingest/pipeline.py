@@ -258,6 +258,8 @@ AFTER_SQL: dict[str, list[str]] = {
 
 # domain tables whose person column is filled by probabilistic linkage after the run
 PERSON_COLUMN: dict[str, tuple[str, str]] = {
+    "births": ("vital_event", "mother_person_id"),
+    "deaths": ("vital_event", "subject_person_id"),
     "households": ("household", "head_person_id"),
     "licences": ("licence", "person_id"),
     "utilities": ("utility_customer", "person_id"),
@@ -553,14 +555,15 @@ class CsvRun:
         todo: list[tuple[Pending, int | None]] = []
         if not stored:  # none of the chunk is stored yet (a first load): no look-up per record
             todo = [(item, None) for item in pending]
-        for item in pending if stored else ():
-            hit = stored.get(item[0].source_key)
-            if hit is None:
-                todo.append((item, None))
-            elif hit[1] == item[2]:
-                self.unchanged += 1
-            else:
-                todo.append((item, hit[0]))
+        else:
+            for item in pending:
+                hit = stored.get(item[0].source_key)
+                if hit is None:
+                    todo.append((item, None))
+                elif hit[1] == item[2]:
+                    self.unchanged += 1
+                else:
+                    todo.append((item, hit[0]))
         if not todo:
             return
         fresh = iter(self.new_ids("source_record", sum(1 for _, rid in todo if rid is None)))
@@ -575,11 +578,11 @@ class CsvRun:
             if not known:  # all new persons (the pids of a chunk are distinct: one per file)
                 ids = self.new_ids("person", len(todo))
                 persons = {item[0].pid: (i, 1) for (item, _), i in zip(todo, ids)}
-            fresh_people = iter(self.new_ids("person", sum(1 for item, _ in todo if item[0].pid not in known))
-                                if known else ())
-            for item, _ in todo if known else ():
-                pid = item[0].pid
-                persons[pid] = (known[pid], 0) if pid in known else (next(fresh_people), 1)
+            else:
+                fresh_people = iter(self.new_ids("person", sum(1 for item, _ in todo if item[0].pid not in known)))
+                for item, _ in todo:
+                    pid = item[0].pid
+                    persons[pid] = (known[pid], 0) if pid in known else (next(fresh_people), 1)
         updated = 0
         rows = []
         direct: list[tuple[int, int, Direct]] = []  # (source record id, person id, COPY lines)

@@ -18,6 +18,7 @@ from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from chudong.kit import clock
+from chudong.kit.bulk import is_postgres
 from chudong.kit.errors import Conflict, Unauthorized, Unprocessable
 from chudong.registry.models import Agency, Person, QualityIssue, SourceRecord
 
@@ -160,12 +161,11 @@ def set_domain_persons(session: Session, feed: str, links: list[tuple[int, int]]
     """
     from chudong.ingest.pipeline import PERSON_COLUMN
 
-    target = PERSON_COLUMN.get(feed) or {"births": ("vital_event", "mother_person_id"),
-                                         "deaths": ("vital_event", "subject_person_id")}.get(feed)
+    target = PERSON_COLUMN.get(feed)
     if target is None or not links:
         return
     table, column = target
-    if session.get_bind().dialect.name == "postgresql":
+    if is_postgres(session):
         session.execute(text(f"UPDATE {table} SET {column} = v.p FROM unnest(CAST(:r AS bigint[]), "
                              f"CAST(:p AS bigint[])) AS v(r, p) WHERE {table}.source_record_id = v.r"),
                         {"r": [r for r, _ in links], "p": [p for _, p in links]})

@@ -48,40 +48,45 @@ def _raise(table: str, column: str, message: str) -> str:
             f"MESSAGE = {message};")
 
 
-def _function(name: str, declare: str, body: list[str]) -> str:
+def _trigger(table: str, name: str, event: str, level: str, declare: str, body: list[str]) -> list[str]:
+    """Return the plpgsql function ``chudong_<name>`` and the trigger ``<name>`` running it.
+
+    ``event`` is what follows AFTER (with its REFERENCING clause for a statement trigger, its
+    WHEN clause after the table for a row trigger: ``level`` is what follows ``ON <table>``).
+    """
     lines = "\n    ".join(body)
-    return (f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $fn$\nDECLARE {declare}\nBEGIN\n    "
-            f"{lines}\n    RETURN NULL;\nEND\n$fn$")
+    return [
+        f"CREATE FUNCTION chudong_{name}() RETURNS trigger LANGUAGE plpgsql AS $fn$\nDECLARE {declare}\nBEGIN\n    "
+        f"{lines}\n    RETURN NULL;\nEND\n$fn$",
+        f"CREATE TRIGGER {name} AFTER {event} ON {table} {level} EXECUTE FUNCTION chudong_{name}()",
+    ]
 
 
 def _child_sql(child: str, keys: list[tuple[str, str, str]]) -> list[str]:
     """Inserts: one probe per distinct value of the statement; updates: the rows whose key changed."""
     inserted, updated = [], []
     for column, parent, key in keys:
+        def message(value: str) -> str:
+            return f"'{child}.{column} = ' || {value} || ' refers to no {parent} ({parent}.{key})'"
         # (OFFSET 0 keeps NOT EXISTS a probe of the parent's key index: as a join the planner
         # could read the whole parent table for every statement)
         inserted += [
             f"SELECT n.v::text INTO missing FROM (SELECT DISTINCT {column} AS v FROM new_rows "
             f"WHERE {column} IS NOT NULL) n WHERE NOT EXISTS (SELECT 1 FROM {parent} p WHERE p.{key} = n.v OFFSET 0) "
             "LIMIT 1;",
-            f"IF missing IS NOT NULL THEN "
-            + _raise(child, column, f"'{child}.{column} = ' || missing || ' refers to no {parent} "
-                                               f"({parent}.{key})'") + " END IF;",
+            f"IF missing IS NOT NULL THEN {_raise(child, column, message('missing'))} END IF;",
         ]
         updated.append(
             f"IF NEW.{column} IS DISTINCT FROM OLD.{column} AND NEW.{column} IS NOT NULL AND NOT EXISTS "
             f"(SELECT 1 FROM {parent} p WHERE p.{key} = NEW.{column}) THEN "
-            + _raise(child, column, f"'{child}.{column} = ' || NEW.{column} || ' refers to no {parent} "
-                                        f"({parent}.{key})'") + " END IF;")
+            f"{_raise(child, column, message(f'NEW.{column}'))} END IF;")
     columns = [c for c, _, _ in keys]
     changed = " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in columns)
     return [
-        _function(f"chudong_{child}_references_inserted", "missing text;", inserted),
-        f"CREATE TRIGGER {child}_references_insert AFTER INSERT ON {child} REFERENCING NEW TABLE AS new_rows "
-        f"FOR EACH STATEMENT EXECUTE FUNCTION chudong_{child}_references_inserted()",
-        _function(f"chudong_{child}_references_updated", "", updated),
-        f"CREATE TRIGGER {child}_references_update AFTER UPDATE OF {', '.join(columns)} ON {child} FOR EACH ROW "
-        f"WHEN ({changed}) EXECUTE FUNCTION chudong_{child}_references_updated()",
+        *_trigger(child, f"{child}_references_insert", "INSERT",
+                  "REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT", "missing text;", inserted),
+        *_trigger(child, f"{child}_references_update", f"UPDATE OF {', '.join(columns)}",
+                  f"FOR EACH ROW WHEN ({changed})", "", updated),
     ]
 
 
@@ -89,22 +94,20 @@ def _parent_sql(parent: str, key: str, children: list[tuple[str, str]]) -> list[
     """Deletes: one probe per distinct deleted key; updates: the rows whose key changed."""
     deleted, updated = [], []
     for child, column in children:
-        message = f"'{parent} {key} = ' || still || ' is still referred to from {child}.{column}'"
+        def message(value: str) -> str:
+            return f"'{parent} {key} = ' || {value} || ' is still referred to from {child}.{column}'"
         deleted += [
             f"SELECT o.k::text INTO still FROM (SELECT DISTINCT {key} AS k FROM old_rows) o "
             f"WHERE EXISTS (SELECT 1 FROM {child} c WHERE c.{column} = o.k OFFSET 0) LIMIT 1;",
-            "IF still IS NOT NULL THEN " + _raise(parent, key, message) + " END IF;",
+            f"IF still IS NOT NULL THEN {_raise(parent, key, message('still'))} END IF;",
         ]
-        updated.append(
-            f"IF EXISTS (SELECT 1 FROM {child} c WHERE c.{column} = OLD.{key}) THEN "
-            + _raise(parent, key, message.replace("' || still || '", "' || OLD." + key + " || '")) + " END IF;")
+        updated.append(f"IF EXISTS (SELECT 1 FROM {child} c WHERE c.{column} = OLD.{key}) THEN "
+                       f"{_raise(parent, key, message(f'OLD.{key}'))} END IF;")
     return [
-        _function(f"chudong_{parent}_referenced_deleted", "still text;", deleted),
-        f"CREATE TRIGGER {parent}_referenced_delete AFTER DELETE ON {parent} REFERENCING OLD TABLE AS old_rows "
-        f"FOR EACH STATEMENT EXECUTE FUNCTION chudong_{parent}_referenced_deleted()",
-        _function(f"chudong_{parent}_referenced_updated", "", updated),
-        f"CREATE TRIGGER {parent}_referenced_update AFTER UPDATE OF {key} ON {parent} FOR EACH ROW "
-        f"WHEN (OLD.{key} IS DISTINCT FROM NEW.{key}) EXECUTE FUNCTION chudong_{parent}_referenced_updated()",
+        *_trigger(parent, f"{parent}_referenced_delete", "DELETE",
+                  "REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT", "still text;", deleted),
+        *_trigger(parent, f"{parent}_referenced_update", f"UPDATE OF {key}",
+                  f"FOR EACH ROW WHEN (OLD.{key} IS DISTINCT FROM NEW.{key})", "", updated),
     ]
 
 
@@ -146,14 +149,12 @@ def downgrade() -> None:
         batch.create_foreign_key("fk_person_source_record_id_source_record", "source_record", ["source_record_id"],
                                  ["id"], deferrable=True, initially="DEFERRED")
     if pg:
-        for child in _KEYS:
-            for event, done in (("insert", "inserted"), ("update", "updated")):
-                op.execute(f"DROP TRIGGER {child}_references_{event} ON {child}")
-                op.execute(f"DROP FUNCTION chudong_{child}_references_{done}()")
-        for parent, _ in _parents():
-            for event, done in (("delete", "deleted"), ("update", "updated")):
-                op.execute(f"DROP TRIGGER {parent}_referenced_{event} ON {parent}")
-                op.execute(f"DROP FUNCTION chudong_{parent}_referenced_{done}()")
+        triggers = [(child, f"{child}_references_{event}") for child in _KEYS for event in ("insert", "update")]
+        triggers += [(parent, f"{parent}_referenced_{event}") for parent, _ in _parents()
+                     for event in ("delete", "update")]
+        for table, name in triggers:
+            op.execute(f"DROP TRIGGER {name} ON {table}")
+            op.execute(f"DROP FUNCTION chudong_{name}()")
         for child, keys in _KEYS.items():
             for column, parent, key in keys:
                 op.create_foreign_key(f"fk_{child}_{column}_{parent}", child, parent, [column], [key])
