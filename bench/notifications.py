@@ -462,8 +462,8 @@ def crash_phase(r: Rig, workers: list[Worker], n: int, rate: float, kills: int, 
     (at evenly spaced points of the run, alternating workers, each restarted at once); wait until all
     are sent and return the figures of :func:`_measure` plus ``rate``, ``kill_times`` and ``left``.
     ``enqueuers`` > 1 splits the enqueueing over that many processes. With ``sending``, each kill
-    waits (up to 30 s) until ``sending(victim)`` says the victim is in the middle of a batch; the
-    result then also has ``kills_while_sending``."""
+    waits (up to 30 s) until ``sending(worker)`` says the victim, or failing that the other worker,
+    is in the middle of a batch, and kills that one; the result then also has ``kills_while_sending``."""
     progress = [0]
     kills_done: list[float] = []
     while_sending = [0]
@@ -488,10 +488,17 @@ def crash_phase(r: Rig, workers: list[Worker], n: int, rate: float, kills: int, 
             if meter is not None:
                 meter.sample()  # the victim's CPU time up to now
             if sending is not None:
+                # the planned victim if it is sending, else the other one: on a busy machine one
+                # worker can take every batch for a while, and the kill must land mid-batch
                 deadline = time.monotonic() + 30
-                while not sending(victim) and time.monotonic() < deadline:
-                    time.sleep(0.01)
-                while_sending[0] += time.monotonic() < deadline
+                busy = None
+                while busy is None and time.monotonic() < deadline:
+                    busy = next((w for w in (victim, *workers) if sending(w)), None)
+                    if busy is None:
+                        time.sleep(0.01)
+                if busy is not None:
+                    victim = busy
+                    while_sending[0] += 1
             victim.kill_and_restart()
             kills_done.append(time.monotonic() - started)
 
