@@ -316,18 +316,74 @@ def _bind(sql: str, stg: str, now: bool = False, own_person: bool = False, pg: b
 # The direct path (PostgreSQL, persons feed): COPY column orders. The writer puts the ids first
 # and the run's constant fields after them; the rest of each line is prepared while validating.
 _DIRECT_PERSON_PLAIN = ("full_name", "name_key", "birth_date", "sex", "ethnicity", "zalo_id", "death_date")
-_DIRECT_PERSON_COPY = (f"COPY person (id, household_id, source_record_id, pid, pid_hash, {', '.join(_DIRECT_PERSON_PLAIN)}, "
-                       "ward_code, phone, phone_hash, email, email_hash) FROM STDIN")
+_DIRECT_PERSON_COPY = (f"COPY person (id, source_record_id, pid, pid_hash, {', '.join(_DIRECT_PERSON_PLAIN)}, "
+                       "ward_code, phone, phone_hash, email, email_hash, household_id) FROM STDIN")
 _DIRECT_SOURCE_COPY = ("COPY source_record (id, person_id, received_at, link_method, link_probability, run_id, feed, "
                        "agency_code, source_key, content_hash, raw, normalised) FROM STDIN")
 _DIRECT_HOUSEHOLDS = """INSERT INTO household (code, ward_code, area_type)
     SELECT k.code, k.ward, CASE WHEN w.area_class = 'urban' THEN 'urban' ELSE 'rural' END
     FROM unnest(%s::text[], %s::int[]) AS k(code, ward) JOIN ward w ON w.code = k.ward
     ON CONFLICT (code) DO NOTHING"""
-# (person COPY line tail, source_record COPY line tail, household code, ward code, pid search hash)
-Direct = tuple[str, str, str | None, int | None, str]
+NULL = "\\N"  # COPY's text format
+# (source record id, person id, person COPY line but its last field (the household id, known to the
+# writer) with the tab before it, source_record COPY line, household code, ward code, pid search hash)
+Direct = tuple[int, int, str, str, str | None, int | None, str]
 # (valid record, normalised JSON, content hash, the record as received, direct path lines or None)
 Pending = tuple[Valid, str, str, dict[str, str], Direct | None]
+
+
+_DRAW_IDS = ("SELECT min(i), max(i), CASE WHEN max(i) - min(i) + 1 = count(*) THEN NULL ELSE array_agg(i) END "
+             "FROM (SELECT nextval(%s) AS i FROM generate_series(1, %s)) n")
+
+
+def _drawn(cur, sequence: str, n: int) -> list[int]:
+    """Draw ``n`` numbers of ``sequence`` in one statement; concurrent writers get other numbers.
+
+    When no one else drew meanwhile the n numbers are one range, and only its ends travel.
+    """
+    cur.execute(_DRAW_IDS, (sequence, n))
+    low, high, drawn = cur.fetchone()
+    return list(range(low, high + 1)) if drawn is None else sorted(drawn)
+
+
+class _Numbers:
+    """Ids for direct-path records, drawn ahead by the validating thread on a connection of its own.
+
+    Sequences are not transactional, so numbers drawn outside the run's transaction are as good as
+    its own: the validating thread writes complete COPY lines and the writer only joins them. Numbers
+    of records that end up elsewhere (a stored record, a rolled-back chunk) are left unused, as any
+    sequence gap.
+    """
+
+    def __init__(self, session: Session, block: int) -> None:
+        self.block = max(block, 1)
+        bind = session.get_bind()
+        self.conn = getattr(bind, "engine", bind).raw_connection()  # a pooled connection, not the run's
+        try:
+            with self.conn.cursor() as cur:
+                cur.execute("SELECT pg_get_serial_sequence('source_record', 'id'), pg_get_serial_sequence('person', 'id')")
+                self.sequences = cur.fetchone()
+            self.conn.commit()
+        except BaseException:
+            self.conn.close()
+            raise
+        self.records: Iterator[int] = iter(())
+        self.persons: Iterator[int] = iter(())
+
+    def take(self) -> tuple[int, int]:
+        """Return the next (source record id, person id)."""
+        try:
+            return next(self.records), next(self.persons)
+        except StopIteration:
+            with self.conn.cursor() as cur:
+                self.records = iter(_drawn(cur, self.sequences[0], self.block))
+                self.persons = iter(_drawn(cur, self.sequences[1], self.block))
+            self.conn.commit()
+            return next(self.records), next(self.persons)
+
+    def close(self) -> None:
+        """Give the connection back to the pool."""
+        self.conn.close()
 
 
 class CsvRun:
@@ -372,13 +428,14 @@ class CsvRun:
         # SQLite's pool gives each thread its own connection, so it writes inline.
         self.writer = _ChunkWriter(self.flush) if self.pg else None
         # PostgreSQL, persons feed: a new record of a new person (every record of a registry's
-        # first load) skips the stage. This thread seals it and prepares its COPY lines while the
-        # writer waits on the server; the writer numbers the lines and COPYs them straight into
-        # person and source_record. Everything else takes the staged path. (BatchSealer is one per
-        # thread, hence a second one here.)
+        # first load) skips the stage. This thread numbers it (ids drawn ahead on a connection of
+        # its own), seals it and writes its COPY lines while the writer waits on the server; the
+        # writer adds the household ids and COPYs the lines straight into person and source_record.
+        # Everything else takes the staged path. (BatchSealer is one per thread, hence a second one.)
         self.direct = self.pg and feed == "persons"
         self.all_new = self.direct  # write the next chunk optimistically (flush_new)
         self.seal_here = self.ring.batch_sealer().seal if self.direct else None
+        self.numbers: _Numbers | None = None  # opened by the first prepared record
         self.person_name = itemgetter(*_DIRECT_PERSON_PLAIN)
         self.direct_constant = bulk.copy_line((self.now.astimezone(dt.UTC).isoformat(), "pid", "1.0", str(run.id),
                                                feed, agency))
@@ -386,6 +443,7 @@ class CsvRun:
     def finish(self) -> None:
         """Write what is pending and wait for the writer; re-raise a write error."""
         chunk, self.pending = self.pending, []
+        self.close_numbers()
         if self.writer is not None:
             if chunk:
                 self.writer.submit(chunk)
@@ -395,8 +453,15 @@ class CsvRun:
 
     def abandon(self) -> None:
         """Stop the writer after a file-level rejection (its work is rolled back by the caller)."""
+        self.close_numbers()
         if self.writer is not None:
             self.writer.close(reraise=False)
+
+    def close_numbers(self) -> None:
+        """Give back the connection the ids were drawn on."""
+        if self.numbers is not None:
+            self.numbers, numbers = None, self.numbers
+            numbers.close()
 
     def reject(self, line: int, key: str | None, field_name: str, reason: str, fields: list[str]) -> None:
         """Record one rejected record."""
@@ -466,7 +531,10 @@ class CsvRun:
         return stored, sealed, pid_sealed, seal(dumps_texts(raw), "record")
 
     def prepare(self, valid: Valid, normalised: str, digest: str, raw: dict[str, str]) -> Direct:
-        """Return the direct path's COPY lines of a persons record, without the ids the writer adds."""
+        """Return the direct path's numbered COPY lines of a persons record (all but the household id)."""
+        if self.numbers is None:
+            self.numbers = _Numbers(self.session, self.chunk_size)
+        rid, person_id = self.numbers.take()
         norm = valid.normalised
         stored, sealed, pid_sealed, raw_sealed = self.sealed(valid, normalised, raw, self.seal_here)
         personal = []
@@ -474,10 +542,10 @@ class CsvRun:
             value = norm[name]
             personal += (sealed.get(name), self.blind[name](value) if value is not None else None)
         pid_hash = self.blind["pid"](valid.pid)
-        person = bulk.copy_line((pid_sealed, pid_hash, *self.person_name(norm),
+        person = bulk.copy_line((person_id, rid, pid_sealed, pid_hash, *self.person_name(norm),
                                  norm.get("ward_code"), *personal))
-        source = bulk.copy_line((valid.source_key, digest, raw_sealed, stored))
-        return person, source, norm.get("household_code"), norm.get("ward_code"), pid_hash
+        source = f"{rid}\t{person_id}\t{self.direct_constant}\t{bulk.copy_line((valid.source_key, digest, raw_sealed, stored))}"
+        return (rid, person_id, person + "\t", source, norm.get("household_code"), norm.get("ward_code"), pid_hash)
 
     def stored(self, keys: list[str]) -> dict[str, tuple[int, str]]:
         """Return {source key: (record id, content hash)} of this agency's stored records among ``keys``."""
@@ -515,13 +583,7 @@ class CsvRun:
                 sequence = self._sequences[table] = conn.exec_driver_sql(
                     f"SELECT pg_get_serial_sequence('{table}', 'id')").scalar_one()
             with conn.connection.driver_connection.cursor() as cur:
-                # one statement for the whole chunk; concurrent writers get other numbers. When no
-                # one else drew meanwhile the n numbers are one range, and only its ends travel.
-                cur.execute("SELECT min(i), max(i), CASE WHEN max(i) - min(i) + 1 = count(*) THEN NULL "
-                            "ELSE array_agg(i) END FROM (SELECT nextval(%s) AS i FROM generate_series(1, %s)) n",
-                            (sequence, n))
-                low, high, drawn = cur.fetchone()
-                return list(range(low, high + 1)) if drawn is None else sorted(drawn)
+                return _drawn(cur, sequence, n)  # one statement for the whole chunk
         # SQLite has one writer at a time (the run's transaction holds the lock)
         base = conn.exec_driver_sql(f"SELECT COALESCE(MAX(id), 0) FROM {table}").scalar_one()
         return list(range(base + 1, base + 1 + n))
@@ -566,35 +628,34 @@ class CsvRun:
                     todo.append((item, hit[0]))
         if not todo:
             return
-        fresh = iter(self.new_ids("source_record", sum(1 for _, rid in todo if rid is None)))
+        # new records prepared for the direct path come numbered; the others draw their ids here
+        fresh = iter(self.new_ids("source_record", sum(1 for item, rid in todo if rid is None and item[4] is None)))
         persons: dict[str, tuple[int, int]] = {}  # pid → (person id, 1 when new)
         blind = self.blind["pid"]
-        hashes = {item[0].pid: item[4][4] if item[4] is not None else blind(item[0].pid)
+        hashes = {item[0].pid: item[4][6] if item[4] is not None else blind(item[0].pid)
                   for item, _ in todo if item[0].pid is not None}
-        if self.feed.name == "persons":
+        if self.feed.name == "persons":  # (the pids of a chunk are distinct: one per file)
             known = self.person_ids(hashes)
             # the next chunk is probably like this one: all new (a first load) or not (a re-send)
             self.all_new = self.direct and not stored and not known
-            if not known:  # all new persons (the pids of a chunk are distinct: one per file)
-                ids = self.new_ids("person", len(todo))
-                persons = {item[0].pid: (i, 1) for (item, _), i in zip(todo, ids)}
-            else:
-                fresh_people = iter(self.new_ids("person", sum(1 for item, _ in todo if item[0].pid not in known)))
-                for item, _ in todo:
-                    pid = item[0].pid
-                    persons[pid] = (known[pid], 0) if pid in known else (next(fresh_people), 1)
+            fresh_people = iter(self.new_ids("person", sum(1 for item, _ in todo
+                                                           if item[4] is None and item[0].pid not in known)))
+            for item, _ in todo:
+                pid = item[0].pid
+                persons[pid] = ((known[pid], 0) if pid in known else
+                                (item[4][1] if item[4] is not None else next(fresh_people), 1))
         updated = 0
         rows = []
-        direct: list[tuple[int, int, Direct]] = []  # (source record id, person id, COPY lines)
+        direct: list[Direct] = []
         for (valid, normalised, digest, raw, lines), rid in todo:
             if rid is None:
-                rid, new = next(fresh), 1
+                rid, new = lines[0] if lines is not None else next(fresh), 1
             else:
                 new = 0
                 updated += 1
             person_id, person_new = persons.get(valid.pid, (None, None)) if persons else (None, None)
             if lines is not None and new and person_new:
-                direct.append((rid, person_id, lines))
+                direct.append(lines)
                 continue
             rows.append(self.row(valid, normalised, digest, raw, rid, new, person_id, person_new,
                                  hashes.get(valid.pid) if valid.pid is not None else None))
@@ -611,12 +672,11 @@ class CsvRun:
         A first load skips the look-ups: the chunk is numbered and COPYd inside a savepoint, and
         the unique keys (source key per agency, personal ID number) are the check. A record that
         was already stored makes the COPY fail; the savepoint is rolled back and the chunk goes
-        the careful way (the numbers drawn are left unused).
+        the careful way (keeping the numbers of the records it still writes).
         """
         if any(item[4] is None for item in pending):
             return False
-        records = list(zip(self.new_ids("source_record", len(pending)), self.new_ids("person", len(pending)),
-                           (item[4] for item in pending)))
+        records = [item[4] for item in pending]
         raw = self.session.connection().connection.driver_connection
         raw.execute("SAVEPOINT ingest_new_chunk")
         try:
@@ -629,11 +689,11 @@ class CsvRun:
         self.accepted += len(records)
         return True
 
-    def write_direct(self, records: list[tuple[int, int, Direct]]) -> None:
+    def write_direct(self, records: list[Direct]) -> None:
         """COPY new persons records straight into household (their households), person and source_record."""
         conn = self.session.connection()
         households: dict[str, int] = {}  # household code → its lowest ward code in the chunk (as the staged path)
-        for _, _, (_, _, code, ward, _) in records:
+        for _, _, _, _, code, ward, _ in records:
             if code is not None and ward is not None and (code not in households or ward < households[code]):
                 households[code] = ward
         with conn.connection.driver_connection.cursor() as cur:
@@ -641,19 +701,12 @@ class CsvRun:
                 cur.execute(_DIRECT_HOUSEHOLDS, (list(households), list(households.values())))
                 cur.execute("SELECT h.code, h.id FROM unnest(%s::text[]) AS k(code), "
                             "LATERAL (SELECT h.code, h.id FROM household h WHERE h.code = k.code LIMIT 1) h", (list(households),))
-                households = dict(cur.fetchall())
-            null = "\\N"
-            get = households.get
+                households = {code: str(i) for code, i in cur}
+            get = households.get  # (a record without a household: None is no key, the line gets NULL)
             with cur.copy(_DIRECT_PERSON_COPY) as copy:
-                for block in bulk.copy_blocks(
-                        f"{person_id}\t{get(code, null) if code is not None else null}\t{rid}\t{person}"
-                        for rid, person_id, (person, _, code, _, _) in records):
-                    copy.write(block)
-            constant = self.direct_constant
+                copy.write("".join([f"{r[2]}{get(r[4], NULL)}\n" for r in records]).encode())
             with cur.copy(_DIRECT_SOURCE_COPY) as copy:
-                for block in bulk.copy_blocks(f"{rid}\t{person_id}\t{constant}\t{source}"
-                                              for rid, person_id, (_, source, _, _, _) in records):
-                    copy.write(block)
+                copy.write(("\n".join([r[3] for r in records]) + "\n").encode())
 
     def write(self, rows: list[tuple]) -> None:
         """Stage ``rows`` (ids assigned) and move them into the tables."""
