@@ -248,3 +248,33 @@ def test_a_chunk_assumed_new_falls_back_when_a_record_is_stored(session, clock, 
     assert moved.normalised["pid"] == "048190000012"
     assert session.get(Person, moved.person_id).pid == "048190000012"
     assert session.scalar(select(func.count()).select_from(SourceRecord)) == 5
+
+
+def test_the_connection_ids_are_drawn_on_goes_back_to_the_pool(session, clock, monkeypatch):
+    """Direct-path ids come from a pooled connection of the validating thread's own: never kept."""
+    pool = session.get_bind().pool
+    ag = agency(session)
+    session.connection()  # the run's own connection is checked out from here on
+    before = pool.checkedout()
+    opened = []
+    original = pipeline._Numbers.__init__
+    monkeypatch.setattr(pipeline._Numbers, "__init__", lambda self, *a: (original(self, *a), opened.append(self))[0])
+    pg = bulk.is_postgres(session)
+
+    ok = ingest_csv(session, "persons", ag, io.BytesIO(csv_body("persons", [person_row(i) for i in range(1, 8)])),
+                    chunk_size=3)
+    assert ok.accepted == 7 and pool.checkedout() == before
+    # the rows' ids are the drawn ones, in file order (3 per draw: one range each)
+    ids = [session.scalar(select(Person.id).where(Person.pid == f"048190{i:06d}")) for i in range(1, 8)]
+    assert ids == sorted(ids)
+    # a file rejected half-way (broken quoting after the first chunk went out)
+    broken = csv_body("persons", [person_row(i) for i in range(10, 16)]) + b'P99,"unterminated\n'
+    bad = ingest_csv(session, "persons", ag, io.BytesIO(broken), chunk_size=3)
+    assert bad.status == "rejected" and pool.checkedout() == before
+    # a write error
+    monkeypatch.setattr(pipeline.CsvRun, "flush", lambda self, pending: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        ingest_csv(session, "persons", ag, io.BytesIO(csv_body("persons", [person_row(i) for i in range(20, 26)])),
+                   chunk_size=3)
+    assert pool.checkedout() == before
+    assert len(opened) == (3 if pg else 0)  # SQLite stages every record: no ids drawn ahead
