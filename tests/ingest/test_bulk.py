@@ -278,3 +278,26 @@ def test_the_connection_ids_are_drawn_on_goes_back_to_the_pool(session, clock, m
                    chunk_size=3)
     assert pool.checkedout() == before
     assert len(opened) == (3 if pg else 0)  # SQLite stages every record: no ids drawn ahead
+
+
+def test_a_persons_record_with_another_sealed_field_is_still_sealed_on_the_direct_path(session, clock, monkeypatch):
+    """The direct path spells out the persons record's own sealed fields; any other one is sealed too."""
+    import dataclasses
+
+    from chudong.ingest.feeds import CSV_FEEDS
+
+    spec = CSV_FEEDS["persons"]
+
+    def with_cmnd(row, ctx):
+        valid = spec.validate(row, ctx)
+        valid.normalised["cmnd"] = "201234567"  # an old 9-digit ID number: sealed like a pid
+        return valid
+
+    monkeypatch.setitem(CSV_FEEDS, "persons", dataclasses.replace(spec, validate=with_cmnd))
+    r = ingest_csv(session, "persons", agency(session), io.BytesIO(csv_body("persons", [person_row(1), person_row(2)])))
+    assert r.accepted == 2
+    stored = session.execute(text("SELECT normalised FROM source_record")).scalars().all()
+    for value in stored:
+        doc = value if isinstance(value, dict) else json.loads(value)
+        assert doc["cmnd"].startswith("v1.") and doc["pid"].startswith("v1.") and "201234567" not in json.dumps(doc)
+    assert {s.normalised["cmnd"] for s in session.scalars(select(SourceRecord))} == {"201234567"}

@@ -290,6 +290,8 @@ _DIRECT_HOUSEHOLDS = """INSERT INTO household (code, ward_code, area_type)
     FROM unnest(%s::text[], %s::int[]) AS k(code, ward) JOIN ward w ON w.code = k.ward
     ON CONFLICT (code) DO NOTHING"""
 NULL = "\\N"  # COPY's text format
+_NULL2 = f"{NULL}\t{NULL}"  # a sealed value and its search hash, both NULL
+_OTHER_SEALED = frozenset(name for name, _ in NORMALISED_SEALED) - {"pid", *PERSON_SEALED}
 # (source record id, person id, person COPY line but its last field (the household id, known to the
 # writer) with the tab before it, source_record COPY line, household code, ward code, pid search hash)
 Direct = tuple[int, int, str, str, str | None, int | None, str]
@@ -332,19 +334,17 @@ class _Numbers:
         except BaseException:
             self.conn.close()
             raise
-        self.records: Iterator[int] = iter(())
-        self.persons: Iterator[int] = iter(())
+        self.pairs: Iterator[tuple[int, int]] = iter(())
 
     def take(self) -> tuple[int, int]:
         """Return the next (source record id, person id)."""
         try:
-            return next(self.records), next(self.persons)
+            return next(self.pairs)
         except StopIteration:
             with self.conn.cursor() as cur:
-                self.records = iter(_drawn(cur, self.sequences[0], self.block))
-                self.persons = iter(_drawn(cur, self.sequences[1], self.block))
+                self.pairs = zip(_drawn(cur, self.sequences[0], self.block), _drawn(cur, self.sequences[1], self.block))
             self.conn.commit()
-            return next(self.records), next(self.persons)
+            return next(self.pairs)
 
     def close(self) -> None:
         """Give the connection back to the pool."""
@@ -496,21 +496,41 @@ class CsvRun:
         return stored, sealed, pid_sealed, seal(dumps_texts(raw), "record")
 
     def prepare(self, valid: Valid, normalised: str, digest: str, raw: dict[str, str]) -> Direct:
-        """Return the direct path's numbered COPY lines of a persons record (all but the household id)."""
+        """Return the direct path's numbered COPY lines of a persons record (all but the household id).
+
+        What ``sealed`` and ``row`` give, spelled out for the persons record's own fields (it runs for
+        every record of a registry's load); a record with any other sealed field takes ``sealed``.
+        """
         if self.numbers is None:
             self.numbers = _Numbers(self.session, self.chunk_size)
         rid, person_id = self.numbers.take()
         norm = valid.normalised
-        stored, sealed, pid_sealed, raw_sealed = self.sealed(valid, normalised, raw, self.seal_here)
-        personal = []
-        for name in PERSON_SEALED:
-            value = norm[name]
-            personal += (sealed.get(name), self.blind[name](value) if value is not None else None)
-        pid_hash = self.blind["pid"](valid.pid)
-        person = bulk.copy_line((person_id, rid, pid_sealed, pid_hash, *self.person_name(norm),
-                                 norm.get("ward_code"), *personal))
-        source = f"{rid}\t{person_id}\t{self.direct_constant}\t{bulk.copy_line((valid.source_key, digest, raw_sealed, stored))}"
-        return (rid, person_id, person + "\t", source, norm.get("household_code"), norm.get("ward_code"), pid_hash)
+        seal, blind = self.seal_here, self.blind
+        pid = valid.pid
+        if norm.keys().isdisjoint(_OTHER_SEALED) and norm["pid"] == pid:
+            pid_sealed = seal(pid, "pid")
+            sealed = {"pid": pid_sealed}
+            phone, email = norm["phone"], norm["email"]
+            if phone is not None:
+                sealed["phone"] = phone_sealed = seal(phone, "phone")
+                phone = f"{phone_sealed}\t{blind['phone'](phone)}"
+            if email is not None:
+                sealed["email"] = email_sealed = seal(email, "email")
+                email = f"{email_sealed}\t{blind['email'](email)}"
+            stored = dumps_flat({**norm, **sealed})
+            raw_sealed = seal(dumps_texts(raw), "record")
+        else:
+            stored, sealed, pid_sealed, raw_sealed = self.sealed(valid, normalised, raw, seal)
+            phone, email = (None if norm[name] is None else f"{sealed[name]}\t{blind[name](norm[name])}"
+                            for name in PERSON_SEALED)
+        pid_hash = blind["pid"](pid)
+        ward = norm["ward_code"]
+        person = (f"{person_id}\t{rid}\t{pid_sealed}\t{pid_hash}\t{bulk.copy_line(self.person_name(norm))}\t"
+                  f"{NULL if ward is None else ward}\t{_NULL2 if phone is None else phone}\t"
+                  f"{_NULL2 if email is None else email}\t")
+        source = (f"{rid}\t{person_id}\t{self.direct_constant}\t{bulk.copy_field(valid.source_key)}\t{digest}\t"
+                  f"{raw_sealed}\t{bulk.copy_field(stored)}")
+        return rid, person_id, person, source, norm["household_code"], ward, pid_hash
 
     def stored(self, keys: list[str]) -> dict[str, tuple[int, str]]:
         """Return {source key: (record id, content hash)} of this agency's stored records among ``keys``."""
