@@ -278,8 +278,8 @@ def _bind(sql: str, stg: str, now: bool = False, own_person: bool = False, pg: b
     return stmt
 
 
-# The direct path (PostgreSQL, persons feed): COPY column orders. The writer puts the ids first
-# and the run's constant fields after them; the rest of each line is prepared while validating.
+# The direct path (PostgreSQL, persons feed): COPY column orders. The validating thread writes each
+# line but for the person's household id (last), which the writer adds once the households exist.
 _DIRECT_PERSON_PLAIN = ("full_name", "name_key", "birth_date", "sex", "ethnicity", "zalo_id", "death_date")
 _DIRECT_PERSON_COPY = (f"COPY person (id, source_record_id, pid, pid_hash, {', '.join(_DIRECT_PERSON_PLAIN)}, "
                        "ward_code, phone, phone_hash, email, email_hash, household_id) FROM STDIN")
