@@ -12,7 +12,9 @@ The machine may be shared, so besides wall-clock rates it prints CPU seconds: th
 process (all its threads) and the PostgreSQL backend serving the run (from
 /proc/<backend pid>/stat; the server is local). From those, the rate an idle 2-core machine
 would reach is bounded: n / max(python, postgres) when the writer thread overlaps them
-perfectly, n / (python + postgres) when nothing overlaps.
+perfectly, n / (python + postgres) when nothing overlaps. Each round also prints a host probe:
+the validating thread's own work on 20,000 records without a database, in µs per record (lower
+is faster), to compare rounds measured at different times.
 """
 
 from __future__ import annotations
@@ -103,6 +105,41 @@ class Measure:
         return out + f" | load {self.load:.1f}"
 
 
+def host_probe(session, body: bytes, n: int = 20_000) -> float:
+    """Return µs per record of the validating thread's own work on ``n`` records, without a database.
+
+    Reading, validating, encoding, hashing and sealing (best of three), nothing written: a reading
+    of how fast this host runs the pipeline's Python right now, printed beside each round so that
+    rates measured at different times can be compared (the host's speed has varied by 40%).
+    """
+    from itertools import islice
+
+    from chudong.geo.service import ward_lookup_table
+    from chudong.ingest.feeds import Context
+    from chudong.ingest.pipeline import dumps_flat, dumps_texts
+    from chudong.ingest.reader import read_csv
+    from chudong.kit import clock
+    from chudong.privacy.crypto import keyring
+
+    spec = CSV_FEEDS["persons"]
+    ctx = Context(clock.today(), ward_lookup_table(session))
+    ring = keyring()
+    seal, content_hash, blind = ring.batch_sealer().seal, ring.content_hasher(), ring.hasher("pid")
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        count = 0
+        for _, record, _ in islice(read_csv(io.BytesIO(body), spec.columns), n):
+            valid = spec.validate(record, ctx)
+            content_hash(dumps_flat(valid.normalised))
+            blind(valid.pid)
+            dumps_flat({**valid.normalised, "pid": seal(valid.pid, "pid")})
+            seal(dumps_texts(record), "record")
+            count += 1
+        best = min(best, (time.perf_counter() - started) / count * 1e6)
+    return best
+
+
 def one_round(rows: int, seed: int, body: bytes | None) -> tuple[bytes, list[str], float]:
     """Ingest ``rows`` persons into a fresh database, re-send them, COPY them; return the report lines."""
     with temp_database("ingest") as engine:
@@ -127,6 +164,8 @@ def one_round(rows: int, seed: int, body: bytes | None) -> tuple[bytes, list[str
                     s.commit()
                 return m, result
 
+        with session_factory(engine)() as s:
+            probe = host_probe(s, body)
         first_m, first = run()
         assert first.accepted == rows and first.rejected == 0, first.summary()
         again_m, again = run()
@@ -147,7 +186,8 @@ def one_round(rows: int, seed: int, body: bytes | None) -> tuple[bytes, list[str
                 cur.execute("SELECT count(*) FROM plain_copy")
                 assert cur.fetchone()[0] == rows
 
-    lines = [first_m.line("pipeline ingest (validate, person + source):", rows),
+    lines = [f"host probe (validating thread's work, no database): {probe:.1f} µs/record",
+             first_m.line("pipeline ingest (validate, person + source):", rows),
              again_m.line("idempotent re-send (all unchanged):", rows),
              copy_m.line("plain PostgreSQL COPY of the same rows:", rows),
              f"ratio pipeline / COPY (wall): {(rows / first_m.wall) / (rows / copy_m.wall):.3f}"]
