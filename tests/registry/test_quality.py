@@ -67,3 +67,31 @@ def test_completeness_and_report(session, clock):
     report = quality_report(session)
     json.dumps(report)
     assert any(c["field"] == "phone" and c["ratio"] == 0.5 for c in report["completeness"])
+
+
+def test_every_compared_fact_of_a_licence_and_a_birth_mother_raises_its_own_conflict(session, clock):
+    import datetime as dt
+
+    from chudong.fhir.builder import birth_bundle
+    from chudong.geo.models import Ward
+    from chudong.ingest.vital import ingest_fhir
+
+    other_ward = session.scalar(select(Ward.code).where(Ward.province_code == 48, Ward.code != 20194).order_by(Ward.code))
+    pop, police, hosp = agency(session, "pop", "population"), agency(session, "police", "police"), \
+        agency(session, "hosp", "hospital")
+    _ingest(session, "persons", pop, [person_row(1), person_row(2, pid="048195000002", full_name="Trần Thị Mai",
+                                                                 birth_date="1995-03-02")])
+    # (a sex that differs cannot come with a valid ID number: its sex digit is checked)
+    r = _ingest(session, "licences", police, [licence_row(1, holder_name="Nguyễn Thị Lanh",
+                                                           holder_ward_code=str(other_ward))])
+    assert r.accepted == 1
+    bundle = birth_bundle(bundle_id="b-1", child_birth_date=dt.date(2026, 10, 30), child_sex="F",
+                          mother_name="Trần Thị Mây", mother_birth_date=dt.date(1995, 3, 3), mother_pid="048195000002",
+                          mother_ward_code=other_ward, facility_id="H1", facility_name="BV Đà Nẵng")
+    assert ingest_fhir(session, "births", hosp, body=json.dumps(bundle).encode()).accepted == 1
+    got = {(i.agency_code, i.field, i.value_a, i.value_b) for i in list_quality_issues(session)}
+    assert got == {
+        ("police", "name", "Nguyễn Thị Lan", "Nguyễn Thị Lanh"), ("police", "ward_code", "20194", str(other_ward)),
+        ("hosp", "name", "Trần Thị Mai", "Trần Thị Mây"), ("hosp", "birth_date", "1995-03-02", "1995-03-03"),
+        ("hosp", "ward_code", "20194", str(other_ward)),
+    }
