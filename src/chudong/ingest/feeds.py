@@ -233,10 +233,11 @@ def holder_facts(row: dict[str, str], ctx: Context, prefix: str, ward_column: st
     sex_text = optional(row, f"{prefix}_sex")
     sex = parse_sex(sex_text, f"{prefix}_sex") if sex_text else None
     pid = parse_pid(optional(row, f"{prefix}_pid"), f"{prefix}_pid", birth, sex)
+    shown, key = names(raw_name) if raw_name else (None, None)
     facts: dict = {
         "pid": pid,
-        "name": display_name(raw_name) if raw_name else None,
-        "name_key": name_key(raw_name) if raw_name else None,
+        "name": shown,
+        "name_key": key,
         "birth_date": birth.isoformat() if birth else None,
         "sex": sex,
         "ward_code": None,

@@ -14,10 +14,19 @@ _SPACES = re.compile(r"\s+")
 
 
 def display_name(text: str) -> str:
-    """Return the name in NFC, single-spaced, each word capitalised (family name first)."""
+    """Return the name in NFC, single-spaced, each word capitalised (family name first).
+
+    Idempotent, also for letters whose capital is two letters (ß → Ss, ŉ → ʼn): only the first
+    character of a word stays a capital.
+    """
     nfc = unicodedata.normalize("NFC", text or "")
     words = _SPACES.sub(" ", nfc).strip().split(" ")
-    return " ".join(w[:1].upper() + w[1:].lower() for w in words if w)
+    return unicodedata.normalize("NFC", " ".join(_capitalised(w) for w in words if w))
+
+
+def _capitalised(word: str) -> str:
+    first = word[:1].title()
+    return first[:1] + (first[1:] + word[1:]).lower()
 
 
 def strip_diacritics(text: str) -> str:
