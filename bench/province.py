@@ -9,8 +9,9 @@ ingests ``persons.csv`` then ``licences.csv`` through ``ingest_csv`` exactly as
 ``chudong ingest`` does: validation, rejection report, person index, linking of the licences
 without a usable ID number (Splink), conflicts with the registry. Prints, per feed, the wall
 time, the counts, the time of linking and of conflict detection, and how the records were
-linked. Where ``bench.ingest`` measures the registry path on clean rows, this one measures
-the generator's noisy files and the other feeds' path.
+linked, and the CPU seconds of Python and of the PostgreSQL backend. Where ``bench.ingest``
+measures the registry path on clean rows, this one measures the generator's noisy files and
+the other feeds' path.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from bench._pg import temp_database
+from bench.ingest import Measure
 from chudong.db import session_factory
 
 
@@ -76,16 +78,19 @@ def main() -> None:
                 spent.clear()
                 path = out / f"{feed}.csv"
                 with session_factory(engine)() as s, path.open("rb") as stream:
-                    started = time.perf_counter()
-                    result = ingest_csv(s, feed, s.get(Agency, agency), stream, file_name=path.name)
-                    s.commit()
-                    wall = time.perf_counter() - started
+                    backend = s.connection().connection.driver_connection.info.backend_pid
+                    with Measure(backend) as cpu:
+                        result = ingest_csv(s, feed, s.get(Agency, agency), stream, file_name=path.name)
+                        s.commit()
+                    wall = cpu.wall
                     methods = dict(s.execute(select(SourceRecord.link_method, func.count())
                                              .where(SourceRecord.feed == feed).group_by(SourceRecord.link_method)).all())
                 rows = result.accepted + result.updated + result.unchanged + result.rejected
                 print(f"{feed:<9} {rows:>10,} rows in {wall:6.1f} s ({rows / wall:,.0f} rows/s): accepted "
                       f"{result.accepted:,}, rejected {result.rejected:,}"
                       + "".join(f"; {name} {seconds:.1f} s" for name, seconds in spent.items()))
+                print(f"{'':<9} CPU: python {cpu.py:.1f} s (all threads), postgres backend "
+                      + (f"{cpu.db:.1f} s" if cpu.db is not None else "not visible"))
                 print(f"{'':<9} linked: " + ", ".join(f"{k or 'not yet'} {v:,}" for k, v in sorted(
                     methods.items(), key=lambda kv: -kv[1])))
         print(f"load average at the end {os.getloadavg()[0]:.1f} (2 cores: other processes compete)")
