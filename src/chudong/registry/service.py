@@ -96,13 +96,14 @@ CONFLICT_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
+# where a feed's record keeps its subject's facts (births: the mother; deaths: the deceased)
+_FACTS_AT: dict[str, str] = {"births": "mother", "deaths": "deceased"}
+
+
 def _facts(feed: str, norm: dict) -> dict:
     """Return the subject's facts of a normalised record (births: the mother)."""
-    if feed == "births":
-        return norm.get("mother") or {}
-    if feed == "deaths":
-        return norm.get("deceased") or {}
-    return norm
+    at = _FACTS_AT.get(feed)
+    return (norm.get(at) or {}) if at else norm
 
 
 def after_run(session: Session, run_id: int, feed: str, link: bool = True) -> None:
@@ -179,8 +180,6 @@ def _name_words(key: str | None) -> tuple[str, ...]:
     return tuple(sorted((key or "").split()))
 
 
-# where a feed's record keeps its subject's facts (births: the mother; deaths: the deceased)
-_FACTS_AT: dict[str, tuple[str, ...]] = {"births": ("mother",), "deaths": ("deceased",)}
 _CONFLICT_BATCH = 10_000  # rows fetched at a time: a run of millions is compared in bounded memory
 
 
@@ -200,7 +199,7 @@ def raise_conflicts(session: Session, run_id: int, feed: str) -> int:
                                  .where(SourceRecord.run_id == run_id, QualityIssue.kind == "conflict"))
     }
     doc = type_coerce(SourceRecord.normalised, JSON)  # the stored JSON as it is, not opened
-    at = _FACTS_AT.get(feed, ())
+    at = (_FACTS_AT[feed],) if feed in _FACTS_AT else ()
     rows = session.execute(
         select(SourceRecord.id, SourceRecord.agency_code, Person.id, Person.full_name, Person.name_key,
                Person.birth_date, Person.sex, Person.ward_code, Person.source_record_id,
@@ -220,6 +219,8 @@ def raise_conflicts(session: Session, run_id: int, feed: str) -> int:
             if fld == "name":
                 mine = words.get(b)
                 if mine is None:
+                    if len(words) > 200_000:
+                        words.clear()
                     mine = words[b] = _name_words(name_key(b))
                 differs = mine != _name_words(key)
                 a = full_name
