@@ -15,6 +15,7 @@ from chudong.ingest import bulk
 from chudong.ingest import pipeline
 from chudong.ingest.feeds import Rejected, parse_phone, parse_pid
 from chudong.ingest.pipeline import dumps_flat, ingest_csv, run_rejections
+from chudong.kit.bulk import is_postgres
 from chudong.kit.phones import InvalidPhone, normalise_phone
 from chudong.kit.pid import InvalidPid, validate_pid
 from chudong.registry.models import Person, SourceRecord
@@ -117,7 +118,7 @@ def test_a_write_error_stops_the_run_and_is_raised(session, clock, monkeypatch, 
     if step == "write":  # on PostgreSQL new persons would go direct: stage them all
         monkeypatch.setattr(pipeline.CsvRun, "prepare", lambda self, *a: None)
     ag = agency(session)
-    if step == "write_direct" and not bulk.is_postgres(session):  # SQLite stages every record
+    if step == "write_direct" and not is_postgres(session):  # SQLite stages every record
         r = ingest_csv(session, "persons", ag, io.BytesIO(csv_body("persons", [person_row(1)])))
         assert r.accepted == 1
         return
@@ -195,7 +196,7 @@ def test_direct_copy_writes_what_the_staged_path_writes(session, clock, monkeypa
     savepoint.rollback()
     monkeypatch.setattr(pipeline.CsvRun, "prepare", lambda self, *a: None)  # every record staged
     staged = load()
-    assert sum(direct_calls) == (12 if bulk.is_postgres(session) else 0)
+    assert sum(direct_calls) == (12 if is_postgres(session) else 0)
     # the sealed raw record differs (a fresh nonce each time): compare everything else, then the plaintext
     assert with_direct[0] == staged[0] and with_direct[2] == staged[2]
     strip = [r[:5] + r[6:] for r in with_direct[1]], [r[:5] + r[6:] for r in staged[1]]
@@ -232,7 +233,7 @@ def test_a_chunk_assumed_new_falls_back_when_a_record_is_stored(session, clock, 
     first = ingest_csv(session, "persons", ag, io.BytesIO(csv_body("persons", [person_row(i) for i in range(1, 5)])),
                        chunk_size=2)
     assert (first.accepted, first.updated) == (4, 0)
-    pg = bulk.is_postgres(session)
+    pg = is_postgres(session)
     assert tries == ([True, True] if pg else [])
     tries.clear()
     # P9 is new; stored key P2 now carries another ID number (its person is new, its record is not):
@@ -259,7 +260,7 @@ def test_the_connection_ids_are_drawn_on_goes_back_to_the_pool(session, clock, m
     opened = []
     original = pipeline._Numbers.__init__
     monkeypatch.setattr(pipeline._Numbers, "__init__", lambda self, *a: (original(self, *a), opened.append(self))[0])
-    pg = bulk.is_postgres(session)
+    pg = is_postgres(session)
 
     ok = ingest_csv(session, "persons", ag, io.BytesIO(csv_body("persons", [person_row(i) for i in range(1, 8)])),
                     chunk_size=3)

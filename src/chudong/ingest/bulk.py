@@ -16,6 +16,8 @@ from typing import Iterable, Sequence
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from chudong.kit.bulk import is_postgres
+
 # column type → (PostgreSQL, SQLite) DDL type. SQLite stores dates as ISO text, which is
 # what SQLAlchemy's Date type reads back; PostgreSQL needs real types for INSERT … SELECT.
 _TYPES = {
@@ -28,11 +30,6 @@ _TYPES = {
 # characters that COPY's text format gives a meaning (escaped with a backslash)
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 _COPY_BATCH = 1 << 20  # bytes handed to the driver at a time
-
-
-def is_postgres(session: Session) -> bool:
-    """Return True when the session talks to PostgreSQL."""
-    return session.get_bind().dialect.name == "postgresql"
 
 
 def copy_field(value: object) -> str:

@@ -32,6 +32,7 @@ import queue
 import sys
 import threading
 from contextlib import contextmanager
+from functools import partial
 from operator import itemgetter
 from dataclasses import dataclass, field
 from typing import BinaryIO, Callable, Iterator
@@ -600,17 +601,14 @@ class CsvRun:
             return
         stored = self.stored([p[0].source_key for p in pending])
         todo: list[tuple[Pending, int | None]] = []
-        if not stored:  # none of the chunk is stored yet (a first load): no look-up per record
-            todo = [(item, None) for item in pending]
-        else:
-            for item in pending:
-                hit = stored.get(item[0].source_key)
-                if hit is None:
-                    todo.append((item, None))
-                elif hit[1] == item[2]:
-                    self.unchanged += 1
-                else:
-                    todo.append((item, hit[0]))
+        for item in pending:
+            hit = stored.get(item[0].source_key)
+            if hit is None:
+                todo.append((item, None))
+            elif hit[1] == item[2]:
+                self.unchanged += 1
+            else:
+                todo.append((item, hit[0]))
         if not todo:
             return
         # new records prepared for the direct path come numbered; the others draw their ids here
@@ -698,16 +696,16 @@ class CsvRun:
         s = self.session
         stg = self.stage.name
         self.stage.load(rows)
-        params = {"feed": self.feed.name, "agency": self.agency}
-        for sql in BEFORE_SQL.get(self.feed.name, []):
-            s.execute(_bind(sql, stg, pg=self.pg))
+        bind = partial(_bind, stg=stg, pg=self.pg)
         own = self.feed.name == "persons"
-        values = {**params, "now": self.now, "run": self.run.id}
-        s.execute(_bind(_INSERT_SOURCE, stg, now=True, own_person=own, pg=self.pg), values)
-        s.execute(_bind(_UPDATE_SOURCE, stg, now=True, own_person=own, pg=self.pg), {"now": self.now, "run": self.run.id})
+        for sql in BEFORE_SQL.get(self.feed.name, []):
+            s.execute(bind(sql))
+        when = {"now": self.now, "run": self.run.id}
+        s.execute(bind(_INSERT_SOURCE, now=True, own_person=own), {"feed": self.feed.name, "agency": self.agency, **when})
+        s.execute(bind(_UPDATE_SOURCE, now=True, own_person=own), when)
         for sql in AFTER_SQL.get(self.feed.name, []):
-            s.execute(_bind(sql, stg, pg=self.pg))
-        s.execute(_bind(_AMBIGUOUS_WARDS, stg, now=True, own_person=own, pg=self.pg), {"agency": self.agency, "now": self.now})
+            s.execute(bind(sql))
+        s.execute(bind(_AMBIGUOUS_WARDS, now=True, own_person=own), {"agency": self.agency, "now": self.now})
 
 
 class _ChunkWriter:
