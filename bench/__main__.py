@@ -11,7 +11,7 @@ import sys
 import time
 
 ALL = ("fhir_parse", "generate", "ingest", "linkage", "province", "detect", "dossiers", "notifications", "analytics", "portal",
-       "faults_bus", "faults")
+       "faults_bus", "faults", "xlsx", "hashing")
 
 
 def main(argv: list[str]) -> int:

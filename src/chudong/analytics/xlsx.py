@@ -1,9 +1,9 @@
 """A small streaming XLSX writer for report tables (strings, numbers, dates; bold header rows).
 
-openpyxl is what reads these files back (tests); writing with it cost ~0.25 ms a cell here
-(its XML serialisation is pure Python without lxml): 40,000 overdue dossiers took ~10 s.
-A report sheet needs no formulas, merged cells or styles beyond bold and a date format,
-so the rows are written straight as SpreadsheetML (inline strings), ~20× faster.
+A report sheet needs no formulas, merged cells or styles beyond bold and a date format, so the
+rows are written straight as SpreadsheetML (inline strings). Kept because XlsxWriter and openpyxl
+were several times slower on the overdue sheet (``python -m bench.xlsx``; figures in
+``docs/analytics.md``); the tests read every file back with openpyxl.
 """
 
 from __future__ import annotations
