@@ -1,5 +1,5 @@
 # The two commands of the README: `make demo` and `make test`.
-.PHONY: demo test bench clean
+.PHONY: demo test test-quick bench clean
 
 demo:
 	@scripts/bootstrap.sh
@@ -9,6 +9,11 @@ test:
 	@scripts/bootstrap.sh
 	@scripts/ensure-services.sh
 	.venv/bin/python -m pytest $(PYTEST_ARGS)
+
+# The developer's quick loop: SQLite only, no browser, no slow scenarios, two processes.
+test-quick:
+	@scripts/bootstrap.sh
+	.venv/bin/python -m pytest -q -n 2 -m "not slow and not browser and not postgres" $(PYTEST_ARGS)
 
 bench:
 	@scripts/bootstrap.sh
