@@ -30,7 +30,7 @@ from typing import Literal
 import duckdb
 import pandas as pd
 
-from chudong.kit.names import SURNAMES
+from chudong.kit.names import MOJIBAKE_HINT, SURNAMES, repair_name
 
 Decision = Literal["pid", "auto", "review", "none"]
 
@@ -62,7 +62,7 @@ CREATE OR REPLACE MACRO lk_match(s) AS trim(regexp_replace(
   replace(replace(replace(replace(regexp_replace(replace(regexp_replace(
   regexp_replace(regexp_replace(regexp_replace(
     trim(regexp_replace(regexp_replace(
-      lower(strip_accents(replace(replace(nfc_normalize(coalesce(s, '')), 'đ', 'd'), 'Đ', 'D'))),
+      lower(strip_accents(replace(replace(replace(replace(nfc_normalize(coalesce(s, '')), 'đ', 'd'), 'Đ', 'D'), 'ð', 'd'), 'Ð', 'D'))),
       '[0-9]', '', 'g'), '[^a-z]+', ' ', 'g')),
     '\bdd', 'd', 'g'), '[fjz]', '', 'g'), '\btr', 'T', 'g'),
   '([a-z])[sxr]+', '\1', 'g'), 'T', 'tr'),
@@ -233,6 +233,10 @@ def _frame(df: pd.DataFrame, columns: tuple[str, ...], what: str) -> pd.DataFram
     # object columns made only of None confuse DuckDB's type sniffing: give them a type
     for col in ("full_name", "sex", "phone", "pid"):
         out[col] = out[col].astype("string")
+    # mojibake cannot be undone in SQL: the few names carrying its signature are repaired here
+    damaged = out["full_name"].str.contains(MOJIBAKE_HINT, na=False)
+    if damaged.any():
+        out.loc[damaged, "full_name"] = out.loc[damaged, "full_name"].map(repair_name)
     out["birth_date"] = pd.to_datetime(out["birth_date"], errors="coerce")
     out["ward_code"] = pd.to_numeric(out["ward_code"], errors="coerce").astype("Int64")
     return out
