@@ -17,7 +17,7 @@ from chudong.ingest.feeds import Rejected, parse_phone, parse_pid
 from chudong.ingest.pipeline import dumps_flat, ingest_csv, run_rejections
 from chudong.kit.bulk import is_postgres
 from chudong.kit.phones import InvalidPhone, normalise_phone
-from chudong.kit.pid import InvalidPid, validate_pid
+from chudong.kit.pid import read_identifier
 from chudong.registry.models import Person, SourceRecord
 from tests.ingest.builders import agency, csv_body, person_row
 
@@ -60,14 +60,16 @@ def test_dumps_flat_is_the_json_encoder(record):
 @settings(max_examples=400, deadline=None)
 def test_pid_fast_path_agrees_with_kit(value, birth, sex, with_birth):
     born = birth if with_birth else None
-    try:
-        expected: str | None = validate_pid(value, born, sex) if value else None
-    except InvalidPid as exc:
-        with pytest.raises(Rejected) as got:
-            parse_pid(value, "pid", born, sex)
-        assert got.value.reason == str(exc)
+    fields, issue = parse_pid(value, "pid", born, sex)
+    reading = read_identifier(value, born, sex)
+    if reading is None:
+        assert (fields, issue) == ({"pid": None, "pid_class": None}, None)
+        return
+    assert fields == reading.fields()
+    if reading.clean:
+        assert issue is None
     else:
-        assert parse_pid(value, "pid", born, sex) == expected
+        assert issue == ("pid", reading.kind, f"{reading.reason_vi} / {reading.reason}")
 
 
 @given(st.text(alphabet="0123456789+ .", min_size=0, max_size=13))
