@@ -36,7 +36,7 @@ from chudong.fhir import codes
 from chudong.kit import clock
 from chudong.kit.errors import ChudongError
 from chudong.kit.phones import InvalidPhone, normalise_phone
-from chudong.kit.pid import InvalidPid, validate_pid
+from chudong.kit.pid import read_identifier
 
 MAX_BUNDLE_BYTES = 5 * 1024 * 1024
 MIN_BIRTH_WEIGHT_G = 300
@@ -70,12 +70,16 @@ class PersonFacts:
     full_name: str | None
     birth_date: date | None
     sex: str | None  # "M", "F", or None (unknown / other / absent)
-    pid: str | None  # CCCD, 12 digits, structurally valid
-    cmnd: str | None  # old 9- (or 12-) digit identity card number
+    pid: str | None  # CCCD, 12 digits, read valid or restored (chudong.kit.pid): the one to link on exactly
+    cmnd: str | None  # old 9- (or 12-) digit identity card number (citizen_id system, or a CMND sent as national_id)
     insurance_no: str | None
     phone: str | None  # E.164
-    ward_code: int | None
+    ward_code: int | None  # as sent (2025 or pre-2025; the ingest maps it)
     address_text: str | None
+    # the national_id identifier as read: chudong.kit.pid's normalised-record keys (None: none sent)
+    ids: dict | None = None
+    # identifiers kept but not read cleanly: (field in the sender's terms, class, reason "Vietnamese / English")
+    id_issues: tuple[tuple[str, str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -533,9 +537,13 @@ class _BundleReader:
         if patient_index is None:
             return role
         own = self._person(patient_index, require_birth_date=False, allow_partial=True, default_sex="F")
-        # The mother's Patient record is the fuller one; the RelatedPerson fills its gaps.
-        return PersonFacts(**{f: getattr(own, f) if getattr(own, f) is not None else getattr(role, f)
-                              for f in PersonFacts.__dataclass_fields__})
+        # The mother's Patient record is the fuller one; the RelatedPerson fills its gaps. The
+        # personal ID as read (pid, ids and their issues) is taken whole from the one that sent it.
+        merged = {f: getattr(own, f) if getattr(own, f) is not None else getattr(role, f)
+                  for f in PersonFacts.__dataclass_fields__}
+        sender = own if own.ids is not None else role
+        merged.update(pid=sender.pid, ids=sender.ids, id_issues=sender.id_issues)
+        return PersonFacts(**merged)
 
     def _birth_time(self, index: int, birth_date: date) -> time | None:
         res = self.resources[index]
@@ -675,22 +683,36 @@ class _BundleReader:
         birth_date = self._birth_date(res.birthDate, f"{base}.birthDate", require_birth_date, allow_partial)
         gender = res.gender
         sex = {"male": "M", "female": "F"}.get(gender or "") if gender else default_sex
-        pid = cmnd = insurance = None
+        cmnd = insurance = None
+        ids: dict | None = None
+        issues: list[tuple[str, str, str]] = []
         for j, ident in enumerate(res.identifier or []):
             field = f"{base}.identifier[{j}].value"
             value = (ident.value or "").strip()
             if ident.system == codes.NATIONAL_ID_SYSTEM:
-                try:
-                    checked = validate_pid(value, birth_date, sex)
-                except InvalidPid as exc:
-                    raise FhirRejection(str(exc), field=field) from None
-                if pid is not None and pid != checked:
-                    raise FhirRejection("two different personal ID numbers for one person", field=field)
-                pid = checked
+                # never refused for its identifier: kept, classified and flagged (chudong.kit.pid)
+                reading = read_identifier(value, birth_date, sex)
+                if reading is None:
+                    continue
+                if ids is not None:
+                    issues.append((field, "unverified", "một người có hai số định danh khác nhau: giữ số đầu / "
+                                                        "two different personal ID numbers for one person: "
+                                                        "the first is kept"))
+                    continue
+                ids = reading.fields()
+                if reading.kind == "old_id":
+                    cmnd = cmnd or reading.value
+                if not reading.clean:
+                    issues.append((field, reading.kind, f"{reading.reason_vi} / {reading.reason}"))
             elif ident.system == codes.CITIZEN_ID_SYSTEM:
-                digits = value.replace(" ", "")
-                if len(digits) not in (9, 12) or not digits.isascii() or not digits.isdigit():
-                    raise FhirRejection(f"old identity card number {value!r} must be 9 (or 12) digits", field=field)
+                reading = read_identifier(value)
+                digits = reading.value if reading is not None and reading.kind != "unverified" else None
+                if digits is None or len(digits) not in (9, 12):
+                    if value:
+                        issues.append((field, "unverified", "số CMND không đọc được: chỉ giữ trong bản tin gốc / "
+                                                            "not an old identity card number (9 or 12 digits): "
+                                                            "kept in the notification as sent only"))
+                    continue
                 cmnd = cmnd or digits
             elif ident.system == codes.INSURANCE_SYSTEM:
                 card = value.replace(" ", "").upper()
@@ -703,12 +725,14 @@ class _BundleReader:
             full_name=self._name(res, base),
             birth_date=birth_date,
             sex=sex,
-            pid=pid,
+            pid=ids["pid"] if ids else None,
             cmnd=cmnd,
             insurance_no=insurance,
             phone=self._phone(res, base),
             ward_code=ward_code,
             address_text=address_text,
+            ids=ids,
+            id_issues=tuple(issues),
         )
 
     def _birth_date(self, value: Any, field: str, required: bool, allow_partial: bool) -> date | None:

@@ -45,7 +45,7 @@ from sqlalchemy.orm import Session
 from chudong.db import UTCDateTime
 from chudong.geo.service import ward_lookup_table
 from chudong.ingest import bulk
-from chudong.ingest.feeds import CSV_FEEDS, FHIR_FEEDS, Context, Rejected, Valid, feed_agency_kinds
+from chudong.ingest.feeds import CSV_FEEDS, FHIR_FEEDS, Context, IdIssue, Rejected, Valid, feed_agency_kinds
 from chudong.ingest.reader import FileRejected, UnknownFeed, read_csv
 from chudong.kit import clock
 from chudong.kit.errors import Forbidden, NotFound
@@ -680,36 +680,8 @@ class CsvRun:
         if rows:
             self.write(rows)
         if flagged:
-            self.write_id_issues(flagged)
-
-    def write_id_issues(self, records: list[tuple[int, int, int | None, Valid]]) -> None:
-        """Raise a data-quality issue per identifier kept but not read cleanly; resolve those a new version fixed.
-
-        An issue stays open while the agency's record still has it (same field, same class); a
-        re-sent record whose identifier now reads cleanly resolves it.
-        """
-        s = self.session
-        resend = [rid for rid, new, _, _ in records if not new]
-        open_now: dict[tuple[int, str, str | None], int] = {}
-        for i in range(0, len(resend), 500):
-            batch = resend[i:i + 500]
-            for issue_id, rid, fld, cls in s.execute(
-                    select(QualityIssue.id, QualityIssue.source_b, QualityIssue.field, QualityIssue.value_b)
-                    .where(QualityIssue.kind == "identifier", QualityIssue.status == "open",
-                           QualityIssue.source_b.in_(batch))):
-                open_now[(rid, fld, cls)] = issue_id
-        new: list[dict] = []
-        for rid, _, person_id, valid in records:
-            for fld, cls, why in valid.id_issues:
-                if open_now.pop((rid, fld, cls), None) is None:
-                    new.append({"kind": "identifier", "person_id": person_id, "field": fld, "value_a": None,
-                                "source_a": None, "value_b": cls, "source_b": rid, "agency_code": self.agency,
-                                "status": "open", "detail": why, "created_at": self.now})
-        if open_now:  # what the new versions no longer have
-            s.execute(update(QualityIssue).where(QualityIssue.id.in_(list(open_now.values())))
-                      .values(status="resolved"))
-        if new:
-            s.execute(insert(QualityIssue), new)
+            write_id_issues(self.session, self.agency, self.now,
+                            [(rid, new, person_id, valid.id_issues) for rid, new, person_id, valid in flagged])
 
     def flush_new(self, pending: list[Pending]) -> bool:
         """Write a chunk assumed to be all new records of new persons; False (nothing written) when not.
@@ -768,6 +740,40 @@ class CsvRun:
         for sql in AFTER_SQL.get(self.feed.name, []):
             s.execute(bind(sql))
         s.execute(bind(_AMBIGUOUS_WARDS, now=True, own_person=own), {"agency": self.agency, "now": self.now})
+
+
+def write_id_issues(session: Session, agency: str, now: dt.datetime,
+                    records: list[tuple[int, int, int | None, tuple[IdIssue, ...]]]) -> None:
+    """Raise a data-quality issue per identifier kept but not read cleanly; resolve those a new version fixed.
+
+    ``records``: (source record id, 1 when new, person id, its issues). An issue (kind
+    ``identifier``: field as sent, class in ``value_b``, reason in ``detail``) stays open while the
+    agency's record still has it; a re-sent record whose identifier now reads cleanly resolves it.
+    """
+    resend = [rid for rid, new, _, _ in records if not new]
+    open_now: dict[tuple[int, str, str | None], int] = {}
+    closed: set[tuple[int, str, str | None]] = set()  # dismissed by a steward (or resolved): not raised again
+    for i in range(0, len(resend), 500):
+        for issue_id, rid, fld, cls, status in session.execute(
+                select(QualityIssue.id, QualityIssue.source_b, QualityIssue.field, QualityIssue.value_b,
+                       QualityIssue.status)
+                .where(QualityIssue.kind == "identifier", QualityIssue.source_b.in_(resend[i:i + 500]))):
+            if status == "open":
+                open_now[(rid, fld, cls)] = issue_id
+            elif status == "dismissed":
+                closed.add((rid, fld, cls))
+    new: list[dict] = []
+    for rid, _, person_id, issues in records:
+        for fld, cls, why in issues:
+            if open_now.pop((rid, fld[:40], cls), None) is None and (rid, fld[:40], cls) not in closed:
+                new.append({"kind": "identifier", "person_id": person_id, "field": fld[:40], "value_a": None,
+                            "source_a": None, "value_b": cls, "source_b": rid, "agency_code": agency,
+                            "status": "open", "detail": why, "created_at": now})
+    if open_now:  # what the new versions no longer have
+        session.execute(update(QualityIssue).where(QualityIssue.id.in_(list(open_now.values())))
+                        .values(status="resolved"))
+    if new:
+        session.execute(insert(QualityIssue), new)
 
 
 class _ChunkWriter:

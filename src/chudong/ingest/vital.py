@@ -16,24 +16,44 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from chudong.fhir.parser import BirthNotice, DeathNotice, FhirRejection, PersonFacts, parse_bundle, parse_ndjson
-from chudong.ingest.pipeline import RejectionRow, RunResult, _finish_run, _start_run, check_agency_may_send
+from chudong.geo.service import ward_lookup_table
+from chudong.ingest.feeds import IdIssue, WardTable
+from chudong.ingest.pipeline import (RejectionRow, RunResult, _finish_run, _start_run, check_agency_may_send,
+                                     write_id_issues)
 from chudong.ingest.reader import FileRejected
 from chudong.kit import clock
 from chudong.kit.names import display_name, name_key
+from chudong.kit.pid import no_identifier_fields
 from chudong.privacy.crypto import keyring
 from chudong.registry.models import Agency, Person, SourceRecord, VitalEvent
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode
 
 
-def _facts(p: PersonFacts) -> dict:
-    return {
-        "pid": p.pid, "name": display_name(p.full_name) if p.full_name else None,
+def _facts(p: PersonFacts, wards: WardTable) -> dict:
+    """Return a person's normalised facts: identifiers by chudong.kit.pid's contract, the ward as of 2025."""
+    facts = {
+        **(p.ids or no_identifier_fields()), "name": display_name(p.full_name) if p.full_name else None,
         "name_key": name_key(p.full_name) if p.full_name else None,
         "birth_date": p.birth_date.isoformat() if p.birth_date else None, "sex": p.sex,
-        "cmnd": p.cmnd, "insurance_no": p.insurance_no, "phone": p.phone, "ward_code": p.ward_code,
+        "insurance_no": p.insurance_no, "phone": p.phone, "ward_code": p.ward_code,
         "address_text": p.address_text,
     }
+    if p.cmnd is not None:
+        facts["old_id"] = p.cmnd
+    if p.ward_code is not None:
+        hit = wards.get(p.ward_code)
+        if hit is not None and hit[1]:  # a pre-2025 code: the 2025 ward it became (the primary one if split)
+            facts["ward_code"], facts["ward_code_received"] = hit[0], p.ward_code
+    return facts
+
+
+def _id_issues(notice: BirthNotice | DeathNotice) -> tuple[IdIssue, ...]:
+    """Return the notice's identifier issues: field ``<role>.identifier`` (the FHIR path is in the reason)."""
+    people = ((("child", notice.child), ("mother", notice.mother)) if isinstance(notice, BirthNotice)
+              else (("deceased", notice.deceased),))
+    return tuple((f"{role}.identifier", cls, f"{why} ({path})")
+                 for role, facts in people for path, cls, why in facts.id_issues)
 
 
 def _key(key: str) -> str:
@@ -41,17 +61,17 @@ def _key(key: str) -> str:
     return key if len(key) <= 120 else f"{key[:79]}~{hashlib.sha256(key.encode()).hexdigest()[:40]}"
 
 
-def _normalise(notice: BirthNotice | DeathNotice) -> tuple[str, dict, dict, str | None]:
+def _normalise(notice: BirthNotice | DeathNotice, wards: WardTable) -> tuple[str, dict, dict, str | None]:
     """Return (kind, normalised record, vital-event details, the linked person's pid)."""
     if isinstance(notice, BirthNotice):
-        child = _facts(notice.child)
+        child = _facts(notice.child, wards)
         details = {"sex": notice.child.sex, "birth_time": notice.birth_time.isoformat() if notice.birth_time else None,
                    "weight_g": notice.weight_g, "multiple_birth": notice.multiple_birth,
                    "facility_id": notice.facility_id, "facility_name": notice.facility_name,
                    "child_name": child["name"]}
-        norm = {"child": child, "mother": _facts(notice.mother), **details}
+        norm = {"child": child, "mother": _facts(notice.mother, wards), **details}
         return "birth", norm, details, notice.mother.pid
-    deceased = _facts(notice.deceased)
+    deceased = _facts(notice.deceased, wards)
     details = {"sex": notice.deceased.sex, "death_time": notice.death_time.isoformat() if notice.death_time else None,
                "cause_icd10": notice.cause_icd10, "facility_id": notice.facility_id,
                "facility_name": notice.facility_name, "deceased_name": deceased["name"]}
@@ -68,10 +88,11 @@ class _VitalWriter:
         self.accepted = self.updated = self.unchanged = 0
         self.rejections: list[RejectionRow] = []
         self.seen: set[str] = set()
+        self.wards = ward_lookup_table(session)
 
     def store(self, notice: BirthNotice | DeathNotice, line: int | None, raw: str) -> None:
         """Store one notice (or reject it when it belongs to the other feed or repeats a key)."""
-        kind, norm, details, pid = _normalise(notice)
+        kind, norm, details, pid = _normalise(notice, self.wards)
         key = _key(notice.source_key)
         if (kind == "birth") != (self.feed == "births"):
             self.rejections.append(RejectionRow(line, key, "Bundle", f"a {kind} notification was sent to the "
@@ -92,6 +113,7 @@ class _VitalWriter:
             self.unchanged += 1
             return
         person_id = s.scalar(select(Person.id).where(Person.pid == pid)) if pid else None
+        new = record is None
         if record is None:
             record = SourceRecord(feed=self.feed, agency_code=self.agency.code, source_key=key)
             s.add(record)
@@ -114,6 +136,7 @@ class _VitalWriter:
         else:
             event.subject_person_id = person_id
         s.flush()
+        write_id_issues(s, self.agency.code, self.now, [(record.id, int(new), person_id, _id_issues(notice))])
 
 
 def ingest_fhir(session: Session, feed: str, agency: Agency, *, body: bytes | None = None,

@@ -208,10 +208,14 @@ class QualityIssue(Base):
     """A data-quality problem: a conflict between agencies, missing data, or a citizen's correction."""
 
     __tablename__ = "quality_issue"
-    __table_args__ = (Index("ix_quality_issue_status_kind", "status", "kind"),)
+    # (source_b: an agency's record's issues are looked up when it is re-sent)
+    __table_args__ = (Index("ix_quality_issue_status_kind", "status", "kind"),
+                      Index("ix_quality_issue_source_b", "source_b"))
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(20))  # conflict / missing / correction / link_review
+    # conflict / missing / correction / link_review / ambiguous_ward / identifier (an identifier kept but not
+    # read cleanly: field as sent, its class in value_b, the reason in detail; see chudong.kit.pid)
+    kind: Mapped[str] = mapped_column(String(20))
     person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True, nullable=True)
     field: Mapped[str] = mapped_column(String(40))
     value_a: Mapped[str | None] = mapped_column(Text, nullable=True)
