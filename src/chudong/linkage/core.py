@@ -193,7 +193,7 @@ _PID_LEVELS = [
     ("same ID", "pid_l = pid_r", 0.85, 1e-6),
     ("same old ID (CMND)", "oid_l = oid_r", 0.85, 1e-6),
     ("ID one typo apart", "damerau_levenshtein(pid_l, pid_r) <= 1", 0.13, 1e-5),
-    ("different ID", "pid_l IS NOT NULL AND pid_r IS NOT NULL", 0.003, 0.99998),
+    ("different ID", "pid_l IS NOT NULL AND pid_r IS NOT NULL", 2e-6, 0.99998),
     # a person may have had more than one old card: a different old number weighs little
     ("different old ID", "ELSE", 0.3, 0.99998),
 ]
