@@ -56,6 +56,13 @@ class FhirRejection(ChudongError):
         super().__init__(message, field=field or "Bundle")
 
 
+class WrongFeed(FhirRejection):
+    """A Bundle posted to the other vital-events feed (a death to ``births``); the message names the right one."""
+
+    status_code = 422
+    code = "wrong_feed"
+
+
 class BundleTooLarge(FhirRejection):
     """The body is over ``MAX_BUNDLE_BYTES``."""
 
@@ -152,6 +159,21 @@ def _decode_json(body: bytes) -> Any:
         raise FhirRejection(f"the body is not FHIR JSON: {exc}", field="body") from None
     except RecursionError:
         raise FhirRejection("the body is nested too deeply", field="body") from None
+
+
+@lru_cache(maxsize=1)
+def birth_notice_window() -> tuple[int, str]:
+    """Return (days, legal reference) of the birth registration period: older "births" are not notices.
+
+    The period is the rules catalogue's (``birth-registration``: Law on Civil Status, art. 15), so
+    the rule stays data.
+    """
+    from chudong.rules.catalogue import get_catalogue
+
+    deadline = get_catalogue().service("birth-registration").registration_deadline
+    if deadline is None or deadline.calendar_days is None:  # pragma: no cover - the built-in catalogue has it
+        raise RuntimeError("the birth-registration service of the catalogue has no registration_deadline in days")
+    return deadline.calendar_days, deadline.reference
 
 
 @lru_cache(maxsize=None)
@@ -495,6 +517,7 @@ class _BundleReader:
             facts = self._person(child_index, require_birth_date=True, allow_partial=False)
             if facts.birth_date is None:  # pragma: no cover - require_birth_date guarantees it
                 raise FhirRejection("birthDate is missing", field=f"{base}.birthDate")
+            self._check_newborn(facts.birth_date, f"{base}.birthDate")
             role_index = mother_roles[child_index]
             mother = self._mother(role_index, mother_patients.get(role_index))
             multiple = child.multipleBirthInteger
@@ -512,6 +535,33 @@ class _BundleReader:
                 facility_name=facility[1],
             ))
         return notices
+
+    def _check_newborn(self, birth_date: date, field: str) -> None:
+        """Refuse a "birth" of someone born before the registration period of the notification's date."""
+        days, reference = birth_notice_window()
+        made = self._notified_on()
+        if (made - birth_date).days > days:
+            raise FhirRejection(
+                f"không phải thông báo sinh: trẻ sinh ngày {birth_date.isoformat()}, {(made - birth_date).days} ngày "
+                f"trước ngày gửi {made.isoformat()}, quá thời hạn đăng ký khai sinh {days} ngày / not a birth "
+                f"notification: the child was born on {birth_date.isoformat()}, {(made - birth_date).days} days "
+                f"before the notification ({made.isoformat()}), beyond the {days}-day birth registration period "
+                f"({reference}); a person born earlier is registered late at the commune, not notified",
+                field=field)
+
+    def _notified_on(self) -> date:
+        """Return the (Vietnam) date the notification was made: Bundle.timestamp, else the header's, else today."""
+        made: Any = self.model.timestamp
+        first = self.resources[0]
+        if made is None and first is not None and first.get_resource_type() == "Composition":
+            made = first.date
+        if made is None and self.model.meta is not None:
+            made = self.model.meta.lastUpdated
+        if isinstance(made, datetime):
+            made = made.astimezone(clock.VN_TZ).date() if made.tzinfo else made.date()
+        if not isinstance(made, date) or made > self.today:
+            return self.today
+        return made
 
     @staticmethod
     def _is_mother(related: Any) -> bool:

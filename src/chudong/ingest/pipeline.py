@@ -48,7 +48,7 @@ from chudong.ingest import bulk
 from chudong.ingest.feeds import CSV_FEEDS, FHIR_FEEDS, Context, IdIssue, Rejected, Valid, feed_agency_kinds
 from chudong.ingest.reader import FileRejected, UnknownFeed, read_csv
 from chudong.kit import clock
-from chudong.kit.errors import Forbidden, NotFound
+from chudong.kit.errors import ChudongError, Forbidden, NotFound
 from chudong.privacy.crypto import keyring
 from chudong.registry.models import NORMALISED_SEALED, Agency, IngestRejection, IngestRun, QualityIssue
 
@@ -109,6 +109,7 @@ class RunResult:
     rejected: int = 0
     file_error: str | None = None
     rejections: list[RejectionRow] = field(default_factory=list)
+    refusal: ChudongError | None = None  # why the whole body was refused (its HTTP status), when it was
 
     def summary(self) -> dict:
         """Return the counts as a JSON-ready dict (the HTTP response body)."""

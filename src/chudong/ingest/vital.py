@@ -15,7 +15,8 @@ from typing import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from chudong.fhir.parser import BirthNotice, DeathNotice, FhirRejection, PersonFacts, parse_bundle, parse_ndjson
+from chudong.fhir.parser import (BirthNotice, DeathNotice, FhirRejection, PersonFacts, WrongFeed, parse_bundle,
+                                 parse_ndjson)
 from chudong.geo.service import ward_lookup_table
 from chudong.ingest.feeds import IdIssue, WardTable
 from chudong.ingest.pipeline import (RejectionRow, RunResult, _finish_run, _start_run, check_agency_may_send,
@@ -141,7 +142,11 @@ class _VitalWriter:
 
 def ingest_fhir(session: Session, feed: str, agency: Agency, *, body: bytes | None = None,
                 lines: Iterable[bytes] | None = None, file_name: str = "", link: bool = True) -> RunResult:
-    """Ingest one Bundle (``body``) or NDJSON (``lines``, one Bundle per line) of births or deaths."""
+    """Ingest one Bundle (``body``) or NDJSON (``lines``, one Bundle per line) of births or deaths.
+
+    A refused Bundle (or an NDJSON file that is not UTF-8) stores nothing and returns a run with status
+    ``rejected`` whose ``refusal`` is the error (its HTTP status and code); the run itself is kept.
+    """
     check_agency_may_send(agency, feed)
     if feed not in ("births", "deaths"):
         raise FileRejected(f"the {feed} feed takes CSV, not FHIR", field="feed")
@@ -150,7 +155,9 @@ def ingest_fhir(session: Session, feed: str, agency: Agency, *, body: bytes | No
     savepoint = session.begin_nested()
     try:
         if body is not None:
-            for notice in parse_bundle(body, today=clock.today()):
+            notices = parse_bundle(body, today=clock.today())
+            _check_feed(notices, feed)
+            for notice in notices:
                 writer.store(notice, None, body.decode("utf-8", "replace"))
         else:
             reader = _Lines(lines or [])
@@ -161,11 +168,11 @@ def ingest_fhir(session: Session, feed: str, agency: Agency, *, body: bytes | No
                 for notice in item:
                     writer.store(notice, number, reader.last.decode("utf-8"))
     except (FhirRejection, FileRejected) as exc:
+        # nothing of the body is stored; the run is, with the reason, for the agency to look up
         savepoint.rollback()
         result = RunResult(run.id, feed, agency.code, "rejected", file_error=exc.message,
-                           rejections=[RejectionRow(None, None, exc.field or "file", exc.message)])
-        _finish_run(session, run, result)
-        raise
+                           rejections=[RejectionRow(None, None, exc.field or "file", exc.message)], refusal=exc)
+        return _finish_run(session, run, result)
     savepoint.commit()
     from chudong.registry.service import after_run
 
@@ -173,6 +180,17 @@ def ingest_fhir(session: Session, feed: str, agency: Agency, *, body: bytes | No
     result = RunResult(run.id, feed, agency.code, "done", writer.accepted, writer.updated, writer.unchanged,
                        len(writer.rejections), rejections=writer.rejections)
     return _finish_run(session, run, result)
+
+
+def _check_feed(notices: list[BirthNotice | DeathNotice], feed: str) -> None:
+    """Refuse a Bundle none of whose notices belongs to ``feed``, naming the feed it belongs to."""
+    kinds = {"births" if isinstance(n, BirthNotice) else "deaths" for n in notices}
+    if notices and feed not in kinds:
+        right = kinds.pop()
+        words = {"births": ("thông báo sinh", "birth"), "deaths": ("thông báo tử", "death")}[right]
+        raise WrongFeed(f"đây là {words[0]}, gửi tới /api/v1/feeds/{right} (không phải {feed}) / this Bundle is a "
+                        f"{words[1]} notification: send it to the {right} feed, /api/v1/feeds/{right} "
+                        f"(not {feed}); nothing was stored", field="feed")
 
 
 class _Lines:
