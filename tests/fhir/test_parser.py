@@ -670,3 +670,77 @@ def test_json_null_is_rejected():
     bundle = birth()
     resource(bundle, "Observation")["code"] = None
     reject(bundle, field=f"Bundle.entry[{entry_index(bundle, 'Observation')}].resource.code", reason="null")
+
+
+# 8-10. Any valid R4 shape; the death's informant; births that are not newborns ---------------
+
+def _death_certificate() -> dict:
+    """A death reported the VRDR way: deceasedBoolean, the date in an Observation LOINC 81956-5, an informant."""
+    bundle = death(pid="049040001234")
+    patient = resource(bundle, "Patient")
+    del patient["deceasedDateTime"]
+    patient["deceasedBoolean"] = True
+    patient["extension"] = [{"url": "http://hl7.org/fhir/us/vrdr/StructureDefinition/Extension-birthplace",
+                             "valueDateTime": "1940-05-06", "_valueDateTime": {"extension": [
+                                 {"url": "http://hl7.org/fhir/StructureDefinition/data-absent-reason",
+                                  "valueCode": "unknown"}]}}]
+    subject = {"reference": bundle["entry"][entry_index(bundle, "Patient")]["fullUrl"]}
+    bundle["entry"] += [
+        {"fullUrl": "urn:uuid:5c0f5a8e-0000-4000-8000-000000000081", "resource": {
+            "resourceType": "Observation", "status": "final",
+            "code": {"coding": [{"system": codes.LOINC, "code": codes.LOINC_DEATH_DATE}]}, "subject": subject,
+            "valueDateTime": "2026-10-31T03:30:00+07:00",
+            "component": [{"code": {"coding": [{"system": codes.LOINC, "code": "80616-6"}]},
+                           "valueTime": "03:30:00", "_valueTime": {"id": "t1"}}]}},
+        {"fullUrl": "urn:uuid:5c0f5a8e-0000-4000-8000-000000000082", "resource": {
+            "resourceType": "RelatedPerson", "patient": subject,
+            "relationship": [{"coding": [{"system": codes.V3_ROLE_CODE, "code": "SONC"}]}],
+            "identifier": [{"system": codes.NATIONAL_ID_SYSTEM, "value": "049070005678"}],
+            "name": [{"text": "Lê Văn Dũng"}], "telecom": [{"system": "phone", "value": "0905 111 222"}],
+            "extension": [{"url": "http://example.vn/informant-since", "valueTime": "08:00:00",
+                           "_valueTime": {"extension": [{"url": "http://example.vn/x", "valueString": "a"}]}}]}},
+    ]
+    return bundle
+
+
+def test_primitive_element_extensions_are_accepted_where_the_models_refuse_them():
+    [notice] = parse(_death_certificate())
+    assert isinstance(notice, DeathNotice)
+
+
+def test_death_date_from_an_observation_and_the_informant_kept():
+    [notice] = parse(_death_certificate())
+    assert (notice.death_date, notice.death_time) == (dt.date(2026, 10, 31), dt.time(3, 30))
+    informant = notice.informant
+    assert informant.relationship == "SONC" and informant.facts.full_name == "Lê Văn Dũng"
+    assert informant.facts.pid == "049070005678" and informant.facts.phone == "+84905111222"
+
+
+def test_deceased_boolean_without_any_date_is_still_refused():
+    bundle = _death_certificate()
+    bundle["entry"] = [e for e in bundle["entry"] if e["resource"]["resourceType"] != "Observation"
+                       or e["resource"]["code"]["coding"][0]["code"] != codes.LOINC_DEATH_DATE]
+    reject(bundle, reason="81956-5")
+
+
+def test_the_mother_of_an_adult_who_died_is_the_informant_not_a_birth():
+    bundle = death()
+    subject = {"reference": bundle["entry"][entry_index(bundle, "Patient")]["fullUrl"]}
+    bundle["entry"].append({"fullUrl": "urn:uuid:5c0f5a8e-0000-4000-8000-000000000083", "resource": {
+        "resourceType": "RelatedPerson", "patient": subject, "name": [{"text": "Phạm Thị Hoa"}],
+        "relationship": [{"coding": [{"system": codes.V3_ROLE_CODE, "code": "MTH"}]}]}})
+    [notice] = parse(bundle)
+    assert isinstance(notice, DeathNotice) and notice.informant.relationship == "MTH"
+
+
+def test_a_birth_decades_before_the_notification_is_not_a_birth_notification():
+    bundle = birth(child_birth_date=dt.date(1970, 4, 1))
+    bundle["timestamp"] = "2026-10-31T09:00:00+07:00"
+    err = reject(bundle, field=f"Bundle.entry[{entry_index(bundle, 'Patient')}].resource.birthDate",
+                 reason="not a birth notification")
+    assert "Law on Civil Status" in err.message and "60" in err.message
+    bundle = birth(child_birth_date=dt.date(2026, 9, 2))  # 61 days before the notification
+    bundle["timestamp"] = "2026-11-02T09:00:00+07:00"
+    reject(bundle, reason="61 days")
+    bundle["timestamp"] = "2026-10-31T09:00:00+07:00"  # 59 days: a birth
+    assert isinstance(parse(bundle)[0], BirthNotice)

@@ -108,3 +108,18 @@ def test_a_birth_of_someone_born_decades_ago_is_not_a_birth_notification(session
     # within the registration period (60 days, Law on Civil Status art. 15) it is a birth
     bundle["entry"] = json.loads(_bundle(child_birth_date=dt.date(2026, 9, 5)))["entry"]
     assert ingest_fhir(session, "births", registry, body=json.dumps(bundle).encode()).accepted == 1
+
+
+def test_the_deaths_informant_is_kept_for_the_dossier_and_sealed(session, registry):
+    from tests.fhir.test_parser import _death_certificate
+
+    r = ingest_fhir(session, "deaths", registry, body=json.dumps(_death_certificate()).encode(), link=False)
+    assert (r.status, r.accepted) == ("done", 1)
+    event = session.scalar(select(VitalEvent))
+    assert event.event_date == dt.date(2026, 10, 31)
+    assert (event.details["informant_name"], event.details["informant_relationship"]) == ("Lê Văn Dũng", "SONC")
+    assert "049070005678" not in json.dumps(event.details)
+    informant = session.scalar(select(SourceRecord.normalised).where(SourceRecord.feed == "deaths"))["informant"]
+    assert (informant["pid"], informant["pid_class"], informant["phone"]) == ("049070005678", "valid", "+84905111222")
+    stored = session.connection().exec_driver_sql("SELECT normalised FROM source_record WHERE feed = 'deaths'").scalar()
+    assert "049070005678" not in (stored if isinstance(stored, str) else json.dumps(stored))

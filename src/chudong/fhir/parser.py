@@ -20,6 +20,7 @@ followed by ``#child-<n>`` (n = ``multipleBirthInteger``, else order) for each b
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import re
@@ -104,8 +105,16 @@ class BirthNotice:
 
 
 @dataclass(frozen=True)
+class Informant:
+    """Who reported a death (a RelatedPerson of the deceased): the death dossier's declarant pre-fill."""
+
+    facts: PersonFacts
+    relationship: str | None  # v3 RoleCode (SONC, DAUC, SPS, WIFE...) or v2-0131 code, as sent
+
+
+@dataclass(frozen=True)
 class DeathNotice:
-    """One death, with its cause (ICD-10) and the facility."""
+    """One death, with its cause (ICD-10), the facility and the informant when one is named."""
 
     source_key: str
     deceased: PersonFacts
@@ -114,6 +123,7 @@ class DeathNotice:
     cause_icd10: str | None
     facility_id: str | None
     facility_name: str | None
+    informant: Informant | None = None
 
 
 Notice = BirthNotice | DeathNotice
@@ -159,6 +169,43 @@ def _decode_json(body: bytes) -> Any:
         raise FhirRejection(f"the body is not FHIR JSON: {exc}", field="body") from None
     except RecursionError:
         raise FhirRejection("the body is nested too deeply", field="body") from None
+
+
+def _validated_bundle(data: dict) -> Any:
+    """Validate ``data`` as an R4 Bundle, accepting primitive-element extensions the models refuse.
+
+    FHIR allows ``_<element>`` (the extensions and id of a primitive) wherever the primitive may
+    be, e.g. ``_valueDateTime`` beside an extension's ``valueDateTime``; the ``fhir.resources``
+    models refuse some of them ("Extra inputs are not permitted"). Those keys carry nothing this
+    reader needs (item 5: unknown extensions are ignored), so each refused one is dropped from a
+    copy and the Bundle validated again; any other error is the sender's.
+    """
+    model = _bundle_model()
+    copied = False
+    while True:
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            refused = [tuple(e["loc"]) for e in exc.errors(include_url=False)
+                       if e["type"] == "extra_forbidden" and e["loc"] and str(e["loc"][-1]).startswith("_")]
+            if not refused:
+                raise
+            if not copied:
+                data, copied = copy.deepcopy(data), True
+            dropped = False
+            for loc in refused:
+                node: Any = data
+                for part in loc[:-1]:
+                    try:
+                        node = node[part]
+                    except (KeyError, IndexError, TypeError):
+                        node = None
+                        break
+                if isinstance(node, dict) and loc[-1] in node:
+                    del node[loc[-1]]
+                    dropped = True
+            if not dropped:  # the error's path does not lead into the data: report it as it is
+                raise
 
 
 @lru_cache(maxsize=1)
@@ -295,7 +342,7 @@ class _BundleReader:
         if len(entry_map) != len(entries):
             data = {**data, "entry": [entries[i] for i in entry_map]}
         try:
-            self.model = _bundle_model().model_validate(data)
+            self.model = _validated_bundle(data)
         except ValidationError as exc:
             err = exc.errors(include_url=False)[0]
             if exc.title != "Bundle":  # raised inside a nested validator: its loc is not a path
@@ -501,6 +548,8 @@ class _BundleReader:
             if self._type_of(child) != "Patient":
                 raise FhirRejection("RelatedPerson.patient must reference a Patient",
                                     field=f"Bundle.entry[{i}].resource.patient")
+            if self._is_deceased(self.resources[child]) and not self._born_lately(self.resources[child]):
+                continue  # the mother of someone who died: the death's informant, not a birth
             mother_roles.setdefault(child, i)
         if not mother_roles:
             return []
@@ -562,6 +611,16 @@ class _BundleReader:
         if not isinstance(made, date) or made > self.today:
             return self.today
         return made
+
+    def _born_lately(self, patient: Any) -> bool:
+        """True when the patient's full birth date lies within the birth registration period of the notice."""
+        born = patient.birthDate
+        return (isinstance(born, date) and not isinstance(born, datetime)
+                and (self._notified_on() - born).days <= birth_notice_window()[0])
+
+    @staticmethod
+    def _is_deceased(patient: Any) -> bool:
+        return patient.deceasedDateTime is not None or patient.deceasedBoolean is True
 
     @staticmethod
     def _is_mother(related: Any) -> bool:
@@ -657,10 +716,13 @@ class _BundleReader:
             if res is None or res.get_resource_type() != "Patient":
                 continue
             base = f"Bundle.entry[{i}].resource"
-            if res.deceasedBoolean is True:
-                raise FhirRejection("a death notification needs deceasedDateTime (the date of death), "
-                                    "not deceasedBoolean", field=f"{base}.deceasedBoolean")
-            value = res.deceasedDateTime
+            value, value_field = res.deceasedDateTime, f"{base}.deceasedDateTime"
+            if value is None:
+                value, value_field = self._observed_death(i)
+            if value is None and res.deceasedBoolean is True:
+                raise FhirRejection("a death notification needs the date of death: Patient.deceasedDateTime or an "
+                                    "Observation LOINC 81956-5 with valueDateTime, not deceasedBoolean alone",
+                                    field=f"{base}.deceasedBoolean")
             if value is None:
                 continue
             facts = self._person(i, require_birth_date=True, allow_partial=True)
@@ -670,12 +732,11 @@ class _BundleReader:
             elif isinstance(value, date):
                 death_date, death_time = value, None
             else:
-                raise FhirRejection(f"deceasedDateTime {value!r} must give at least the day", field=f"{base}.deceasedDateTime")
+                raise FhirRejection(f"date of death {value!r} must give at least the day", field=value_field)
             if death_date > self.today:
-                raise FhirRejection(f"date of death {death_date.isoformat()} is in the future",
-                                    field=f"{base}.deceasedDateTime")
+                raise FhirRejection(f"date of death {death_date.isoformat()} is in the future", field=value_field)
             if facts.birth_date is not None and death_date < facts.birth_date:
-                raise FhirRejection("date of death is before the birth date", field=f"{base}.deceasedDateTime")
+                raise FhirRejection("date of death is before the birth date", field=value_field)
             notices.append(DeathNotice(
                 source_key=f"{key}#death-{len(notices) + 1}",
                 deceased=facts,
@@ -684,8 +745,39 @@ class _BundleReader:
                 cause_icd10=self._cause(i),
                 facility_id=facility[0],
                 facility_name=facility[1],
+                informant=self._informant(i),
             ))
         return notices
+
+    def _observed_death(self, patient_index: int) -> tuple[Any, str]:
+        """Return (date of death, its field) from an Observation LOINC 81956-5 about the patient, else (None, "")."""
+        for i, res in enumerate(self.resources):
+            if self._type_of(i) != "Observation" or res.status in codes.VOID_OBSERVATION_STATUSES:
+                continue
+            if not any(c.system == codes.LOINC and c.code == codes.LOINC_DEATH_DATE for c in _codings(res.code)):
+                continue
+            if res.subject is None or self._resolve_required(
+                    res.subject, i, f"Bundle.entry[{i}].resource.subject") != patient_index:
+                continue
+            if res.valueDateTime is not None:
+                return res.valueDateTime, f"Bundle.entry[{i}].resource.valueDateTime"
+            if res.effectiveDateTime is not None:
+                return res.effectiveDateTime, f"Bundle.entry[{i}].resource.effectiveDateTime"
+            raise FhirRejection("an Observation LOINC 81956-5 (date of death) needs valueDateTime",
+                                field=f"Bundle.entry[{i}].resource.valueDateTime")
+        return None, ""
+
+    def _informant(self, patient_index: int) -> Informant | None:
+        """Return the first RelatedPerson of the deceased (son, daughter, spouse...), with its relationship."""
+        for i, res in enumerate(self.resources):
+            if self._type_of(i) != "RelatedPerson" or res.patient is None:
+                continue
+            if self._resolve_required(res.patient, i, f"Bundle.entry[{i}].resource.patient") != patient_index:
+                continue
+            relationship = next((c.code for concept in res.relationship or [] for c in concept.coding or []
+                                 if c.system in (codes.V3_ROLE_CODE, codes.V2_0131) and c.code), None)
+            return Informant(self._person(i, require_birth_date=False, allow_partial=True), relationship)
+        return None
 
     def _cause(self, patient_index: int) -> str | None:
         observed: str | None = None

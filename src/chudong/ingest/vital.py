@@ -52,7 +52,8 @@ def _facts(p: PersonFacts, wards: WardTable) -> dict:
 def _id_issues(notice: BirthNotice | DeathNotice) -> tuple[IdIssue, ...]:
     """Return the notice's identifier issues: field ``<role>.identifier`` (the FHIR path is in the reason)."""
     people = ((("child", notice.child), ("mother", notice.mother)) if isinstance(notice, BirthNotice)
-              else (("deceased", notice.deceased),))
+              else (("deceased", notice.deceased),
+                    *((("informant", notice.informant.facts),) if notice.informant is not None else ())))
     return tuple((f"{role}.identifier", cls, f"{why} ({path})")
                  for role, facts in people for path, cls, why in facts.id_issues)
 
@@ -76,7 +77,16 @@ def _normalise(notice: BirthNotice | DeathNotice, wards: WardTable) -> tuple[str
     details = {"sex": notice.deceased.sex, "death_time": notice.death_time.isoformat() if notice.death_time else None,
                "cause_icd10": notice.cause_icd10, "facility_id": notice.facility_id,
                "facility_name": notice.facility_name, "deceased_name": deceased["name"]}
+    informant = None
+    if notice.informant is not None:
+        # the declarant pre-fill of the death dossier: who, and how related (the event details hold no
+        # personal ID or phone: those stay in the sealed normalised record)
+        informant = {**_facts(notice.informant.facts, wards), "relationship": notice.informant.relationship}
+        details["informant_name"] = informant["name"]
+        details["informant_relationship"] = notice.informant.relationship
     norm = {"deceased": deceased, "death_date": notice.death_date.isoformat(), **details}
+    if informant is not None:
+        norm["informant"] = informant
     return "death", norm, details, notice.deceased.pid
 
 
