@@ -24,9 +24,9 @@ def agency_with_key(session: Session, code: str, kind: str) -> tuple[Agency, str
     return add_agency(session, code, code, kind)
 
 
-def csv_body(feed: str, rows: list[dict[str, str]]) -> bytes:
-    """Return a UTF-8 CSV file of ``feed`` with ``rows`` (missing columns empty)."""
-    cols = CSV_FEEDS[feed].columns
+def csv_body(feed: str, rows: list[dict[str, str]], optional: tuple[str, ...] = ()) -> bytes:
+    """Return a UTF-8 CSV file of ``feed`` with ``rows`` (missing columns empty), plus ``optional`` columns."""
+    cols = (*CSV_FEEDS[feed].columns, *optional)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(cols)

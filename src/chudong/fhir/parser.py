@@ -86,6 +86,7 @@ class PersonFacts:
     address_text: str | None
     # the national_id identifier as read: chudong.kit.pid's normalised-record keys (None: none sent)
     ids: dict | None = None
+    ward_text: str | None = None  # a ward sent in words in the ward extension ("P. Hải Châu"); the ingest resolves it
     # identifiers kept but not read cleanly: (field in the sender's terms, class, reason "Vietnamese / English")
     id_issues: tuple[tuple[str, str, str], ...] = ()
 
@@ -862,7 +863,7 @@ class _BundleReader:
                     raise FhirRejection(f"health insurance number {value!r} must be 10-15 letters and digits",
                                         field=field)
                 insurance = insurance or card
-        address_text, ward_code = self._address(res, base)
+        address_text, ward_code, ward_text = self._address(res, base)
         return PersonFacts(
             full_name=self._name(res, base),
             birth_date=birth_date,
@@ -874,6 +875,7 @@ class _BundleReader:
             ward_code=ward_code,
             address_text=address_text,
             ids=ids,
+            ward_text=ward_text,
             id_issues=tuple(issues),
         )
 
@@ -926,20 +928,22 @@ class _BundleReader:
         except InvalidPhone as exc:
             raise FhirRejection(str(exc), field=f"{base}.telecom[{j}].value") from None
 
-    def _address(self, res: Any, base: str) -> tuple[str | None, int | None]:
+    def _address(self, res: Any, base: str) -> tuple[str | None, int | None, str | None]:
+        """Return (address text, ward code as sent, ward as sent in words) of the current home address."""
         addresses = list(res.address or [])
         if not addresses:
-            return None, None
+            return None, None, None
         current = [j for j, a in enumerate(addresses) if a.use != "old"] or list(range(len(addresses)))
         j = next((k for k in current if addresses[k].use == "home"), current[0])
         address = addresses[j]
         field = f"{base}.address[{j}]"
         text = address.text or ", ".join(p for p in [*(address.line or []), address.district, address.city,
                                                       address.state] if p)
-        return _text(text, f"{field}.text"), self._ward_code(address, field)
+        code, words = self._ward_code(address, field)
+        return _text(text, f"{field}.text"), code, words
 
     @staticmethod
-    def _ward_code(address: Any, field: str) -> int | None:
+    def _ward_code(address: Any, field: str) -> tuple[int | None, str | None]:
         raw: str | None = None
         for ext in address.extension or []:
             if ext.url == codes.VN_ADMIN_ADDRESS_EXT:
@@ -950,12 +954,14 @@ class _BundleReader:
             elif ext.url == codes.ADXP_PRECINCT_EXT:
                 raw = raw or ext.valueString
         if raw is None:
-            return None
+            return None, None
         raw = raw.strip()
+        if raw and not any(c.isdigit() for c in raw):  # the ward in words: resolved through the units table
+            return None, _text(raw, f"{field}.extension")
         if not raw.isascii() or not raw.isdigit() or len(raw) > 5 or int(raw) not in _ward_codes():
             raise FhirRejection(f"ward code {raw!r} is not a Vietnamese ward code (current or pre-2025)",
                                 field=f"{field}.extension")
-        return int(raw)
+        return int(raw), None
 
 
 @lru_cache(maxsize=1)

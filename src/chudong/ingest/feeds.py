@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable
 
+from chudong.geo.service import WardNames, WardTable  # WardTable: ward code as received → (2025 code, legacy?, ambiguous)
 from chudong.kit.names import display_name, name_key
 from chudong.kit.phones import InvalidPhone, normalise_phone
 from chudong.kit.pid import province_codes, read_identifier
@@ -39,8 +40,6 @@ SCHOOL_LEVELS = ("primary", "lower_secondary")
 UTILITIES = ("electricity", "water")
 _SEX = {"m": "M", "f": "F", "nam": "M", "nữ": "F", "nu": "F", "male": "M", "female": "F"}
 
-# ward code as received → (2025 ward code, was_legacy, ambiguous); see chudong.geo.service.ward_lookup_table
-WardTable = dict[int, tuple[int, bool, bool]]
 # an identifier that was kept but not read cleanly: (column as sent, class, reason "Vietnamese / English");
 # the pipeline raises one data-quality issue (kind "identifier") per item for the sending agency
 IdIssue = tuple[str, str, str]
@@ -70,10 +69,12 @@ class Valid:
 
 @dataclass(frozen=True)
 class Context:
-    """What validation needs besides the record: today and the ward table."""
+    """What validation needs besides the record: today, the ward table and the ward names."""
 
     today: dt.date
     wards: WardTable
+    # wards written in words ("P. Hải Châu", "Thạch Thang - Hải Châu"); None: codes only
+    ward_names: WardNames | None = None
 
 
 @dataclass(frozen=True)
@@ -153,11 +154,16 @@ def parse_sex(value: str, name: str) -> str:
 
 
 def parse_ward(value: str, name: str, ctx: Context) -> tuple[int, int | None, bool]:
-    """Return (2025 ward code, legacy code received or None, ambiguous) for a ward code."""
+    """Return (2025 ward code, legacy code received or None, ambiguous) for a ward code or a ward name."""
     try:
         code = int(value)
     except ValueError:
-        raise Rejected(name, f"{value!r} is not a ward code (digits)") from None
+        hit = ctx.ward_names.resolve(value) if ctx.ward_names is not None else None
+        if hit is None:
+            raise Rejected(name, f"{value!r} is neither a ward code nor the name of exactly one ward (2025 or "
+                                 "pre-2025); write the code, or the name with its district or province "
+                                 "(e.g. 'Thạch Thang - Hải Châu')") from None
+        return hit
     hit = ctx.wards.get(code)
     if hit is None:
         raise Rejected(name, f"ward code {value} is neither a 2025 nor a pre-2025 ward")

@@ -43,7 +43,7 @@ from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from chudong.db import UTCDateTime
-from chudong.geo.service import ward_lookup_table
+from chudong.geo.service import WardNames, ward_lookup_table
 from chudong.ingest import bulk
 from chudong.ingest.feeds import CSV_FEEDS, FHIR_FEEDS, Context, IdIssue, Rejected, Valid, feed_agency_kinds
 from chudong.ingest.reader import FileRejected, UnknownFeed, read_csv
@@ -908,7 +908,7 @@ def _ingest_csv(session: Session, feed: str, agency: Agency, stream: BinaryIO, f
         raise FileRejected(f"the {feed} feed takes HL7 FHIR R4 Bundles (JSON or NDJSON), not CSV", field="feed")
     run = _start_run(session, feed, agency, file_name)
     spec = CSV_FEEDS[feed]
-    ctx = Context(clock.today(), ward_lookup_table(session))
+    ctx = today_context(session)
     savepoint = session.begin_nested()
     state = CsvRun(session, feed, agency.code, run, chunk_size)
     try:
@@ -985,5 +985,6 @@ def run_rejections(session: Session, run_id: int) -> list[RejectionRow]:
 
 
 def today_context(session: Session) -> Context:
-    """Return the validation context for today (used by tests and the FHIR feeds)."""
-    return Context(clock.today(), ward_lookup_table(session))
+    """Return the validation context for today: the ward codes and the ward names."""
+    table = ward_lookup_table(session)
+    return Context(clock.today(), table, WardNames.load(session, table))

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 
 from chudong.fhir.parser import (BirthNotice, DeathNotice, FhirRejection, PersonFacts, WrongFeed, parse_bundle,
                                  parse_ndjson)
-from chudong.geo.service import ward_lookup_table
-from chudong.ingest.feeds import IdIssue, WardTable
+from chudong.geo.service import WardNames, WardTable, ward_lookup_table
+from chudong.ingest.feeds import IdIssue
 from chudong.ingest.pipeline import (RejectionRow, RunResult, _finish_run, _start_run, check_agency_may_send,
                                      write_id_issues)
 from chudong.ingest.reader import FileRejected
@@ -31,8 +31,12 @@ from chudong.registry.models import Agency, Person, SourceRecord, VitalEvent
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode
 
 
-def _facts(p: PersonFacts, wards: WardTable) -> dict:
-    """Return a person's normalised facts: identifiers by chudong.kit.pid's contract, the ward as of 2025."""
+def _facts(p: PersonFacts, wards: WardTable, names: WardNames) -> dict:
+    """Return a person's normalised facts: identifiers by chudong.kit.pid's contract, the ward as of 2025.
+
+    The ward: its code (a pre-2025 one mapped), else the ward written in words in the ward extension,
+    else the address text, resolved through the units table ("P. Hải Châu", "Thạch Thang - Hải Châu").
+    """
     facts = {
         **(p.ids or no_identifier_fields()), "name": display_name(p.full_name) if p.full_name else None,
         "name_key": name_key(p.full_name) if p.full_name else None,
@@ -46,6 +50,13 @@ def _facts(p: PersonFacts, wards: WardTable) -> dict:
         hit = wards.get(p.ward_code)
         if hit is not None and hit[1]:  # a pre-2025 code: the 2025 ward it became (the primary one if split)
             facts["ward_code"], facts["ward_code_received"] = hit[0], p.ward_code
+    else:
+        found = (names.resolve(p.ward_text) if p.ward_text else None) or (
+            names.resolve_address(p.address_text) if p.address_text else None)
+        if found is not None:
+            facts["ward_code"] = found[0]
+            if found[1] is not None:
+                facts["ward_code_received"] = found[1]
     return facts
 
 
@@ -63,17 +74,18 @@ def _key(key: str) -> str:
     return key if len(key) <= 120 else f"{key[:79]}~{hashlib.sha256(key.encode()).hexdigest()[:40]}"
 
 
-def _normalise(notice: BirthNotice | DeathNotice, wards: WardTable) -> tuple[str, dict, dict, str | None]:
+def _normalise(notice: BirthNotice | DeathNotice, wards: WardTable,
+               names: WardNames) -> tuple[str, dict, dict, str | None]:
     """Return (kind, normalised record, vital-event details, the linked person's pid)."""
     if isinstance(notice, BirthNotice):
-        child = _facts(notice.child, wards)
+        child = _facts(notice.child, wards, names)
         details = {"sex": notice.child.sex, "birth_time": notice.birth_time.isoformat() if notice.birth_time else None,
                    "weight_g": notice.weight_g, "multiple_birth": notice.multiple_birth,
                    "facility_id": notice.facility_id, "facility_name": notice.facility_name,
                    "child_name": child["name"]}
-        norm = {"child": child, "mother": _facts(notice.mother, wards), **details}
+        norm = {"child": child, "mother": _facts(notice.mother, wards, names), **details}
         return "birth", norm, details, notice.mother.pid
-    deceased = _facts(notice.deceased, wards)
+    deceased = _facts(notice.deceased, wards, names)
     details = {"sex": notice.deceased.sex, "death_time": notice.death_time.isoformat() if notice.death_time else None,
                "cause_icd10": notice.cause_icd10, "facility_id": notice.facility_id,
                "facility_name": notice.facility_name, "deceased_name": deceased["name"]}
@@ -81,7 +93,7 @@ def _normalise(notice: BirthNotice | DeathNotice, wards: WardTable) -> tuple[str
     if notice.informant is not None:
         # the declarant pre-fill of the death dossier: who, and how related (the event details hold no
         # personal ID or phone: those stay in the sealed normalised record)
-        informant = {**_facts(notice.informant.facts, wards), "relationship": notice.informant.relationship}
+        informant = {**_facts(notice.informant.facts, wards, names), "relationship": notice.informant.relationship}
         details["informant_name"] = informant["name"]
         details["informant_relationship"] = notice.informant.relationship
     norm = {"deceased": deceased, "death_date": notice.death_date.isoformat(), **details}
@@ -100,10 +112,11 @@ class _VitalWriter:
         self.rejections: list[RejectionRow] = []
         self.seen: set[str] = set()
         self.wards = ward_lookup_table(session)
+        self.ward_names = WardNames.load(session, self.wards)
 
     def store(self, notice: BirthNotice | DeathNotice, line: int | None, raw: str) -> None:
         """Store one notice (or reject it when it belongs to the other feed or repeats a key)."""
-        kind, norm, details, pid = _normalise(notice, self.wards)
+        kind, norm, details, pid = _normalise(notice, self.wards, self.ward_names)
         key = _key(notice.source_key)
         if (kind == "birth") != (self.feed == "births"):
             self.rejections.append(RejectionRow(line, key, "Bundle", f"a {kind} notification was sent to the "
