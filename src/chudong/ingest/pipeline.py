@@ -522,7 +522,7 @@ class CsvRun:
         norm = valid.normalised
         seal, blind = self.seal_here, self.blind
         pid = valid.pid
-        if norm.keys().isdisjoint(_OTHER_SEALED) and norm["pid"] == pid:
+        if norm.keys().isdisjoint(_OTHER_SEALED) and norm["pid"] == pid and norm.get("old_id") is None:
             pid_sealed = seal(pid, "pid")
             sealed = {"pid": pid_sealed}
             phone, email = norm["phone"], norm["email"]
