@@ -48,7 +48,9 @@ For the subject's identifier, the normalised record stored on ``source_record`` 
   personal ID (kind ``pid``), so the registry's old IDs (``person.old_id_hash``) match it.
 - ``pid_unverified``: the normalised string of an ``unverified`` identifier. Sealed.
 
-Keys of a class other than the record's are absent. Every class but ``valid`` raises a
+Keys of a class other than the record's are absent, but for ``old_id``: a feed that also sends
+the old number beside the ID (the persons feed's ``cmnd`` column, FHIR's ``citizen_id``) writes it
+there whatever the class of ``pid``. Every class but ``valid`` raises a
 data-quality issue for the sending agency (``IdReading.reason`` says why, in English and
 ``IdReading.reason_vi`` in Vietnamese).
 """
