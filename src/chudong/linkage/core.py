@@ -51,8 +51,8 @@ UNRECOGNISABLE_SHARE = 0.02
 RECORD_COLUMNS = ("record_id", "full_name", "birth_date", "sex", "ward_code", "phone", "pid")
 PERSON_COLUMNS = ("person_id", "full_name", "birth_date", "sex", "ward_code", "phone", "pid")
 OPTIONAL_COLUMNS = ("pid_class", "old_id")
-"""Optional on both sides. Records: ``pid_class`` (``chudong.kit.pid`` classes; without the column
-every ``pid`` is read as sent with ``read_identifier``) and ``old_id`` (an old CMND number).
+"""Optional on both sides. Records: ``pid_class`` (``chudong.kit.pid`` classes; a ``pid`` without
+one is read as sent with ``read_identifier``) and ``old_id`` (an old CMND number).
 Persons: ``old_id``, the old CMND numbers the registry holds."""
 RESULT_COLUMNS = ("record_id", "person_id", "probability", "decision")
 
@@ -288,7 +288,7 @@ def _frame(df: pd.DataFrame, columns: tuple[str, ...], what: str) -> pd.DataFram
     out["ward_code"] = pd.to_numeric(out["ward_code"], errors="coerce").astype("Int64")
     _phones_e164(out)
     if what == "records":
-        _classify_ids(out, classify="pid_class" not in df.columns)
+        _classify_ids(out)
     return out
 
 
@@ -307,14 +307,14 @@ def _phone_or_none(text: str) -> str | None:
         return None  # not evidence either way; the feed's own validation reports it
 
 
-def _classify_ids(frame: pd.DataFrame, *, classify: bool) -> None:
+def _classify_ids(frame: pd.DataFrame) -> None:
     """Keep in ``pid`` only IDs of the exact classes; move an old CMND number to ``old_id``.
 
-    Without a ``pid_class`` column every ``pid`` is read as sent (``kit.pid.read_identifier``,
-    with the record's birth date and sex), so a parent's ID on a child's record is not used.
+    A ``pid`` without a class is read as sent (``kit.pid.read_identifier``, with the record's
+    birth date and sex), so a parent's ID on a child's record is not used as the child's.
     """
-    if classify:
-        has = frame["pid"].notna() & (frame["pid"].str.strip() != "")
+    has = frame["pid"].notna() & (frame["pid"].str.strip() != "") & frame["pid_class"].isna()
+    if has.any():
         sexes = frame["sex"].str.strip().str.lower().map(_SEX_CODES)
         classes, values = [], []
         for raw, born, sex in zip(frame.loc[has, "pid"], frame.loc[has, "birth_date"], sexes[has]):
