@@ -138,6 +138,7 @@ def link_run(session: Session, run_id: int, feed: str) -> int:
             record_id=rid, full_name=f.get("name") or f.get("full_name") or "",
             birth_date=dt.date.fromisoformat(birth) if birth else None, sex=f.get("sex"),
             ward_code=f.get("ward_code"), phone=f.get("phone"), pid=f.get("pid"),
+            pid_class=f.get("pid_class"), old_id=f.get("old_id"),
         ))
     results = link_queries(session, queries)
     changes = []
