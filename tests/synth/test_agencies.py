@@ -121,3 +121,35 @@ def test_bench_profile_emits_every_trap_with_ground_truth(agencies):
     twin_ids = records.loc[records["trap"] == "twin", "truth"]
     twins = persons[persons["person_id"].isin(twin_ids)]
     assert twins.groupby(["birth_date", "ward_code"]).size().max() >= 2
+
+
+def test_generate_with_the_agencies_profile(tmp_path):
+    import csv
+    from collections import Counter
+
+    from chudong.synth.generator import GeneratorConfig, generate
+
+    manifest = generate(GeneratorConfig(people=2500, seed=5, as_of=dt.date(2026, 11, 2), province_code=48,
+                                        profile="agencies"), tmp_path, workers=1)
+    assert manifest.noise["profile"] == "agencies" and manifest.stats.get("twins", 0) > 0
+    with open(tmp_path / "truth.csv", encoding="utf-8") as fh:
+        tags = Counter(t for row in csv.DictReader(fh) for t in row["noise"].split(";") if t)
+    assert {f"system:{s.name}" for s in SYSTEMS} <= set(tags)
+    assert tags["mrz"] > 0 and tags["excel_zero_id"] > 0 and tags["mojibake"] > 0
+    # twins: two residents of one household with the same family name and birth date, other given names
+    with open(tmp_path / "persons.csv", encoding="utf-8") as fh:
+        rows = list({r["source_key"]: r for r in csv.DictReader(fh)}.values())  # without exact duplicates
+    pairs = Counter((r["household_code"], r["full_name"].split(" ")[0], r["birth_date"]) for r in rows)
+    twins = [k for k, n in pairs.items() if n >= 2]
+    assert twins
+    for household, family, born in twins:
+        names = {r["full_name"] for r in rows if (r["household_code"], r["birth_date"]) == (household, born)}
+        assert len(names) >= 2
+
+
+def test_unknown_profile_is_an_error(tmp_path):
+    from chudong.synth.generator import GeneratorConfig, generate
+
+    with pytest.raises(ValueError, match="noise profile"):
+        generate(GeneratorConfig(people=10, seed=1, as_of=dt.date(2026, 11, 2), province_code=48, profile="x"),
+                 tmp_path, workers=1)
