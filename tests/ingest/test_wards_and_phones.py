@@ -15,16 +15,7 @@ from chudong.ingest.feeds import CSV_FEEDS
 from chudong.ingest.pipeline import ingest_csv, run_rejections
 from chudong.ingest.vital import ingest_fhir
 from chudong.registry.models import Licence, Person, QualityIssue, SourceRecord
-from tests.ingest.builders import agency, csv_body, person_row
-
-
-def licence_row(n=1, **over):
-    row = {"source_key": f"L{n}", "kind": "driving_licence", "licence_class": "B", "number": f"48000{n:07d}",
-           "holder_pid": f"048190{n:06d}", "holder_name": "Nguyễn Thị Lan", "holder_birth_date": "1990-05-12",
-           "holder_sex": "F", "holder_ward_code": "", "issued_on": "2020-01-15", "expires_on": "2030-01-15",
-           "issuing_agency": "Sở GTVT Đà Nẵng"}
-    row.update(over)
-    return row
+from tests.ingest.builders import agency, csv_body, licence_row, person_row
 
 
 def _hai_chau(session) -> int:
