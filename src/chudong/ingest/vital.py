@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Iterable
+from typing import Callable, Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -31,7 +31,7 @@ from chudong.registry.models import Agency, Person, SourceRecord, VitalEvent
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode
 
 
-def _facts(p: PersonFacts, wards: WardTable, names: WardNames) -> dict:
+def _facts(p: PersonFacts, wards: WardTable, names: Callable[[], WardNames]) -> dict:
     """Return a person's normalised facts: identifiers by chudong.kit.pid's contract, the ward as of 2025.
 
     The ward: its code (a pre-2025 one mapped), else the ward written in words in the ward extension,
@@ -51,8 +51,8 @@ def _facts(p: PersonFacts, wards: WardTable, names: WardNames) -> dict:
         if hit is not None and hit[1]:  # a pre-2025 code: the 2025 ward it became (the primary one if split)
             facts["ward_code"], facts["ward_code_received"] = hit[0], p.ward_code
     else:
-        found = (names.resolve(p.ward_text) if p.ward_text else None) or (
-            names.resolve_address(p.address_text) if p.address_text else None)
+        found = (names().resolve(p.ward_text) if p.ward_text else None) or (
+            names().resolve_address(p.address_text) if p.address_text else None)
         if found is not None:
             facts["ward_code"] = found[0]
             if found[1] is not None:
@@ -75,7 +75,7 @@ def _key(key: str) -> str:
 
 
 def _normalise(notice: BirthNotice | DeathNotice, wards: WardTable,
-               names: WardNames) -> tuple[str, dict, dict, str | None]:
+               names: Callable[[], WardNames]) -> tuple[str, dict, dict, str | None]:
     """Return (kind, normalised record, vital-event details, the linked person's pid)."""
     if isinstance(notice, BirthNotice):
         child = _facts(notice.child, wards, names)
@@ -112,11 +112,18 @@ class _VitalWriter:
         self.rejections: list[RejectionRow] = []
         self.seen: set[str] = set()
         self.wards = ward_lookup_table(session)
-        self.ward_names = WardNames.load(session, self.wards)
+        self._ward_names: WardNames | None = None  # loaded when a ward is written in words
+
+    def ward_names(self) -> WardNames:
+        """Return the ward-name look-up, built on first use (most notifications send a ward code)."""
+        if self._ward_names is None:
+            self._ward_names = WardNames.load(self.session, self.wards)
+        return self._ward_names
 
     def store(self, notice: BirthNotice | DeathNotice, line: int | None, raw: str) -> None:
         """Store one notice (or reject it when it belongs to the other feed or repeats a key)."""
         kind, norm, details, pid = _normalise(notice, self.wards, self.ward_names)
+
         key = _key(notice.source_key)
         if (kind == "birth") != (self.feed == "births"):
             self.rejections.append(RejectionRow(line, key, "Bundle", f"a {kind} notification was sent to the "
