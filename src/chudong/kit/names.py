@@ -50,7 +50,20 @@ def display_name(text: str) -> str:
     Idempotent, also for letters whose capital is two letters (ß → Ss, ŉ → ʼn): only the first
     character of a word stays a capital.
     """
-    words = _SPACES.sub(" ", repair_name(text)).strip().split(" ")
+    out = _title(repair_name(text))
+    # capitals can complete a mojibake signature (ã + C1 → Ã + C1): repair until nothing changes
+    for _ in range(3):
+        if not MOJIBAKE_HINT.search(out):
+            break
+        again = _title(repair_name(out))
+        if again == out:
+            break
+        out = again
+    return out
+
+
+def _title(text: str) -> str:
+    words = _SPACES.sub(" ", text).strip().split(" ")
     return unicodedata.normalize("NFC", " ".join(_capitalised(w) for w in words if w))
 
 
