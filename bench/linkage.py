@@ -250,24 +250,32 @@ def main() -> None:
     parser.add_argument("--m", type=int, default=100_000, help="agency records to link")
     parser.add_argument("--match-share", type=float, default=0.8, help="share of records whose person is registered")
     parser.add_argument("--seed", type=int, default=20261121)
-    parser.add_argument("--noise", choices=sorted(PROFILES), default="synth",
-                        help="synth: the province generator's noise rates; harsh: a far noisier stress test")
+    parser.add_argument("--noise", choices=sorted([*PROFILES, "agencies"]), default="synth",
+                        help="synth: the province generator's noise rates; harsh: a far noisier stress test; "
+                             "agencies: source systems and traps (bench/linkage_agencies.py)")
     parser.add_argument("--auto", type=float, default=AUTO_LINK_THRESHOLD)
     parser.add_argument("--review", type=float, default=REVIEW_THRESHOLD)
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
     t0 = time.perf_counter()
-    persons = make_people(rng, args.n, first_id=1)
-    records = make_records(rng, persons, args.m, args.match_share, PROFILES[args.noise])
+    if args.noise == "agencies":
+        from bench.linkage_agencies import build
+
+        persons, records = build(rng, args.n, args.m, args.match_share, make_people)
+    else:
+        persons = make_people(rng, args.n, first_id=1)
+        records = make_records(rng, persons, args.m, args.match_share, PROFILES[args.noise])
+        persons = persons.drop(columns=["fam", "mid", "giv"])
     print(f"generated {args.n:,} persons and {args.m:,} records ({args.noise} noise) in {time.perf_counter() - t0:.1f} s")
 
     t0 = time.perf_counter()
     cpu0 = _cpu_seconds()
-    out = link_dataframe(records.drop(columns="truth"), persons.drop(columns=["fam", "mid", "giv"]),
-                         auto_threshold=args.auto, review_threshold=args.review)
+    out = link_dataframe(records.drop(columns=[c for c in ("truth", "source", "tags", "trap") if c in records]),
+                         persons, auto_threshold=args.auto, review_threshold=args.review)
     elapsed = time.perf_counter() - t0
     cpu = _cpu_seconds() - cpu0
-    res = out.merge(records[["record_id", "truth"]], on="record_id")
+    res = out.merge(records.drop(columns=[c for c in records if c not in ("record_id", "truth", "source", "tags", "trap", "pid")]),
+                    on="record_id")
     linked = res[res["decision"].isin(["pid", "auto"])]
     correct = (linked["person_id"] == linked["truth"]).fillna(False)
     matchable = res["truth"].notna().sum()
@@ -289,6 +297,48 @@ def main() -> None:
                 .merge(persons, on="person_id", suffixes=("", "_person")))
         print(show[["record_id", "full_name", "birth_date", "full_name_person", "birth_date_person",
                     "probability"]].to_string())
+    if "trap" in res:
+        breakdown(res, persons)
+
+
+def _quality(group: pd.DataFrame) -> dict:
+    linked = group["decision"].isin(["pid", "auto"])
+    right = linked & (group["person_id"] == group["truth"]).fillna(False)
+    matchable = int(group["truth"].notna().sum())
+    return {"records": len(group), "linked": int(linked.sum()), "wrong": int((linked & ~right).sum()),
+            "precision": right.sum() / linked.sum() if linked.any() else float("nan"),
+            "recall": right.sum() / matchable if matchable else float("nan"),
+            "review": int((group["decision"] == "review").sum())}
+
+
+def _table(title: str, rows: dict[str, dict]) -> None:
+    print(f"\n{title:<22} {'records':>8} {'linked':>8} {'wrong':>6} {'precision':>9} {'recall':>7} {'review':>7}")
+    for key, q in rows.items():
+        print(f"{key:<22} {q['records']:>8,} {q['linked']:>8,} {q['wrong']:>6,} {q['precision']:>9.4f} "
+              f"{q['recall']:>7.4f} {q['review']:>7,}")
+
+
+def breakdown(res: pd.DataFrame, persons: pd.DataFrame) -> None:
+    """Print precision / recall / review per source, per kind of noise and per trap."""
+    _table("per source", {k: _quality(g) for k, g in res.groupby("source")})
+    tags = res["tags"].str.split(" ").explode()
+    tags = tags[tags.astype(bool)]
+    _table("per kind of noise", {t: _quality(res.loc[tags.index[tags == t].unique()])
+                                 for t in sorted(tags.unique())})
+    _table("per trap", {k: _quality(g) for k, g in res.groupby("trap")})
+    linked = res["decision"].isin(["pid", "auto"])
+    twins = res[(res["trap"] == "twin") & linked]
+    print(f"\ntwin records linked to the wrong person: {int((twins['person_id'] != twins['truth']).sum())}")
+    newborn = res[(res["trap"] == "newborn") & res["person_id"].notna()]
+    # the ID a newborn's or child's record carries is the mother's or parent's (zeros may be dropped)
+    holder_pid = persons.set_index("person_id")["pid"].str.lstrip("0")
+    to_mother = newborn["person_id"].map(holder_pid).eq(newborn["pid"].str.lstrip("0")).sum()
+    print(f"newborn records linked or queued to the mother: {int(to_mother)}")
+    guardian = res[(res["trap"] == "guardian") & linked]
+    to_parent = guardian["person_id"].map(holder_pid).eq(guardian["pid"].str.lstrip("0")).sum()
+    print(f"guardian-ID records linked to the parent: {int(to_parent)}")
+    namesakes = res[(res["trap"] == "namesake") & linked]
+    print(f"namesakes linked: {len(namesakes)}; outsiders linked: {int((linked & (res['trap'] == 'outsider')).sum())}")
 
 
 if __name__ == "__main__":

@@ -263,28 +263,45 @@ def test_only_the_national_id_system_is_the_cccd():
     assert notice.mother.insurance_no == "GD4494920123456"
 
 
-@pytest.mark.parametrize("pid,reason", [
-    ("04919500123", "12 digits"),
-    ("050195001234", "province"),
-    ("049095001234", "means male"),  # male digit for a mother
-    ("049196001234", "digits 5-6"),
-    ("049395001234", "2000s"),
+@pytest.mark.parametrize("pid,kind,reason", [
+    ("04919500123", "unverified", "11 digits"),  # a zero lost inside: more than one restoration
+    ("49195001234", "restored", "restored"),  # the leading zero an export dropped
+    ("050195001234", "old_id", "CMND"),  # no such province: an old 12-digit card number
+    ("049095001234", "mismatch", "means male"),  # male digit for a mother
+    ("049196001234", "mismatch", "digits 5-6"),
+    ("049395001234", "mismatch", "2000s"),
 ])
-def test_malformed_cccd_is_rejected_naming_the_identifier(pid, reason):
+def test_defective_cccd_is_kept_classified_and_flagged(pid, kind, reason):
     bundle = birth(mother_pid=pid)
     i = entry_index(bundle, "RelatedPerson")
-    reject(bundle, field=f"Bundle.entry[{i}].resource.identifier[0].value", reason=reason)
+    [notice] = parse(bundle)
+    mother = notice.mother
+    assert mother.ids["pid_class"] == kind and mother.ids["pid_as_sent"] == pid
+    assert mother.pid == ("049195001234" if kind == "restored" else None)
+    assert mother.cmnd == ("050195001234" if kind == "old_id" else None)
+    [(field, got_kind, why)] = mother.id_issues
+    assert field == f"Bundle.entry[{i}].resource.identifier[0].value" and got_kind == kind
+    assert reason in why and " / " in why  # Vietnamese / English
 
 
 def test_cccd_of_deceased_checked_against_birth_year_and_sex():
-    reject(death(pid="049140001234"), reason="female")
-    reject(death(pid="049041001234"), reason="digits 5-6")
+    for pid, reason in (("049140001234", "female"), ("049041001234", "digits 5-6")):
+        [notice] = parse(death(pid=pid))
+        assert notice.deceased.pid is None and notice.deceased.ids["pid_mismatch"] == pid
+        assert reason in notice.deceased.id_issues[0][2]
 
 
-def test_malformed_old_identity_number_is_rejected():
+def test_valid_cccd_raises_no_issue():
+    [notice] = parse(birth())
+    assert notice.mother.ids == {"pid": "049195001234", "pid_class": "valid"} and notice.mother.id_issues == ()
+
+
+def test_malformed_old_identity_number_is_kept_and_flagged():
     bundle = birth()
     resource(bundle, "RelatedPerson")["identifier"].append({"system": codes.CITIZEN_ID_SYSTEM, "value": "12345"})
-    reject(bundle, reason="9 (or 12) digits")
+    [notice] = parse(bundle)
+    assert notice.mother.pid == "049195001234" and notice.mother.cmnd is None
+    assert notice.mother.id_issues[0][1] == "unverified" and "9 or 12 digits" in notice.mother.id_issues[0][2]
 
 
 def test_invalid_phone_rejected_naming_the_field():
@@ -413,7 +430,7 @@ def test_third_party_transaction_with_mother_patient_and_extras():
     [notice] = parse((BUNDLES / "transaction-birth-mother-patient.json").read_bytes())
     assert notice.child == notice.child.__class__(
         full_name="Lê Minh Khoa", birth_date=dt.date(2026, 10, 28), sex="M", pid=None, cmnd=None,
-        insurance_no=None, phone=None, ward_code=None, address_text=None)
+        insurance_no=None, phone=None, ward_code=None, address_text=None, ids=None, id_issues=())
     assert notice.birth_time == dt.time(5, 40)
     assert notice.weight_g == 3150  # body weight in kg; the mother's weight ignored
     assert notice.multiple_birth is None
@@ -622,14 +639,14 @@ def test_ndjson_bad_lines_do_not_stop_good_ones(clock):
         b"not json\n",
         b"\n",
         json.dumps(death()).encode() + b"\n",
-        json.dumps(birth(mother_pid="123")).encode(),
+        json.dumps(birth(mother_phone="123")).encode(),
     ]
     out = list(parse_ndjson(lines))
     assert [n for n, _ in out] == [1, 2, 4, 5]
     assert isinstance(out[0][1], list) and isinstance(out[0][1][0], BirthNotice)
     assert isinstance(out[1][1], FhirRejection) and out[1][1].field == "body"
     assert isinstance(out[2][1], list) and isinstance(out[2][1][0], DeathNotice)
-    assert isinstance(out[3][1], FhirRejection) and "identifier" in out[3][1].field
+    assert isinstance(out[3][1], FhirRejection) and "telecom" in out[3][1].field
 
 
 def test_example_feed_files_parse(clock):
@@ -653,3 +670,77 @@ def test_json_null_is_rejected():
     bundle = birth()
     resource(bundle, "Observation")["code"] = None
     reject(bundle, field=f"Bundle.entry[{entry_index(bundle, 'Observation')}].resource.code", reason="null")
+
+
+# 8-10. Any valid R4 shape; the death's informant; births that are not newborns ---------------
+
+def _death_certificate() -> dict:
+    """A death reported the VRDR way: deceasedBoolean, the date in an Observation LOINC 81956-5, an informant."""
+    bundle = death(pid="049040001234")
+    patient = resource(bundle, "Patient")
+    del patient["deceasedDateTime"]
+    patient["deceasedBoolean"] = True
+    patient["extension"] = [{"url": "http://hl7.org/fhir/us/vrdr/StructureDefinition/Extension-birthplace",
+                             "valueDateTime": "1940-05-06", "_valueDateTime": {"extension": [
+                                 {"url": "http://hl7.org/fhir/StructureDefinition/data-absent-reason",
+                                  "valueCode": "unknown"}]}}]
+    subject = {"reference": bundle["entry"][entry_index(bundle, "Patient")]["fullUrl"]}
+    bundle["entry"] += [
+        {"fullUrl": "urn:uuid:5c0f5a8e-0000-4000-8000-000000000081", "resource": {
+            "resourceType": "Observation", "status": "final",
+            "code": {"coding": [{"system": codes.LOINC, "code": codes.LOINC_DEATH_DATE}]}, "subject": subject,
+            "valueDateTime": "2026-10-31T03:30:00+07:00",
+            "component": [{"code": {"coding": [{"system": codes.LOINC, "code": "80616-6"}]},
+                           "valueTime": "03:30:00", "_valueTime": {"id": "t1"}}]}},
+        {"fullUrl": "urn:uuid:5c0f5a8e-0000-4000-8000-000000000082", "resource": {
+            "resourceType": "RelatedPerson", "patient": subject,
+            "relationship": [{"coding": [{"system": codes.V3_ROLE_CODE, "code": "SONC"}]}],
+            "identifier": [{"system": codes.NATIONAL_ID_SYSTEM, "value": "049070005678"}],
+            "name": [{"text": "Lê Văn Dũng"}], "telecom": [{"system": "phone", "value": "0905 111 222"}],
+            "extension": [{"url": "http://example.vn/informant-since", "valueTime": "08:00:00",
+                           "_valueTime": {"extension": [{"url": "http://example.vn/x", "valueString": "a"}]}}]}},
+    ]
+    return bundle
+
+
+def test_primitive_element_extensions_are_accepted_where_the_models_refuse_them():
+    [notice] = parse(_death_certificate())
+    assert isinstance(notice, DeathNotice)
+
+
+def test_death_date_from_an_observation_and_the_informant_kept():
+    [notice] = parse(_death_certificate())
+    assert (notice.death_date, notice.death_time) == (dt.date(2026, 10, 31), dt.time(3, 30))
+    informant = notice.informant
+    assert informant.relationship == "SONC" and informant.facts.full_name == "Lê Văn Dũng"
+    assert informant.facts.pid == "049070005678" and informant.facts.phone == "+84905111222"
+
+
+def test_deceased_boolean_without_any_date_is_still_refused():
+    bundle = _death_certificate()
+    bundle["entry"] = [e for e in bundle["entry"] if e["resource"]["resourceType"] != "Observation"
+                       or e["resource"]["code"]["coding"][0]["code"] != codes.LOINC_DEATH_DATE]
+    reject(bundle, reason="81956-5")
+
+
+def test_the_mother_of_an_adult_who_died_is_the_informant_not_a_birth():
+    bundle = death()
+    subject = {"reference": bundle["entry"][entry_index(bundle, "Patient")]["fullUrl"]}
+    bundle["entry"].append({"fullUrl": "urn:uuid:5c0f5a8e-0000-4000-8000-000000000083", "resource": {
+        "resourceType": "RelatedPerson", "patient": subject, "name": [{"text": "Phạm Thị Hoa"}],
+        "relationship": [{"coding": [{"system": codes.V3_ROLE_CODE, "code": "MTH"}]}]}})
+    [notice] = parse(bundle)
+    assert isinstance(notice, DeathNotice) and notice.informant.relationship == "MTH"
+
+
+def test_a_birth_decades_before_the_notification_is_not_a_birth_notification():
+    bundle = birth(child_birth_date=dt.date(1970, 4, 1))
+    bundle["timestamp"] = "2026-10-31T09:00:00+07:00"
+    err = reject(bundle, field=f"Bundle.entry[{entry_index(bundle, 'Patient')}].resource.birthDate",
+                 reason="not a birth notification")
+    assert "Law on Civil Status" in err.message and "60" in err.message
+    bundle = birth(child_birth_date=dt.date(2026, 9, 2))  # 61 days before the notification
+    bundle["timestamp"] = "2026-11-02T09:00:00+07:00"
+    reject(bundle, reason="61 days")
+    bundle["timestamp"] = "2026-10-31T09:00:00+07:00"  # 59 days: a birth
+    assert isinstance(parse(bundle)[0], BirthNotice)

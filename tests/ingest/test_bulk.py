@@ -17,7 +17,7 @@ from chudong.ingest.feeds import Rejected, parse_phone, parse_pid
 from chudong.ingest.pipeline import dumps_flat, ingest_csv, run_rejections
 from chudong.kit.bulk import is_postgres
 from chudong.kit.phones import InvalidPhone, normalise_phone
-from chudong.kit.pid import InvalidPid, validate_pid
+from chudong.kit.pid import read_identifier
 from chudong.registry.models import Person, SourceRecord
 from tests.ingest.builders import agency, csv_body, person_row
 
@@ -60,14 +60,16 @@ def test_dumps_flat_is_the_json_encoder(record):
 @settings(max_examples=400, deadline=None)
 def test_pid_fast_path_agrees_with_kit(value, birth, sex, with_birth):
     born = birth if with_birth else None
-    try:
-        expected: str | None = validate_pid(value, born, sex) if value else None
-    except InvalidPid as exc:
-        with pytest.raises(Rejected) as got:
-            parse_pid(value, "pid", born, sex)
-        assert got.value.reason == str(exc)
+    fields, issue = parse_pid(value, "pid", born, sex)
+    reading = read_identifier(value, born, sex)
+    if reading is None:
+        assert (fields, issue) == ({"pid": None, "pid_class": None}, None)
+        return
+    assert fields == reading.fields()
+    if reading.clean:
+        assert issue is None
     else:
-        assert parse_pid(value, "pid", born, sex) == expected
+        assert issue == ("pid", reading.kind, f"{reading.reason_vi} / {reading.reason}")
 
 
 @given(st.text(alphabet="0123456789+ .", min_size=0, max_size=13))
@@ -302,3 +304,55 @@ def test_a_persons_record_with_another_sealed_field_is_still_sealed_on_the_direc
         doc = value if isinstance(value, dict) else json.loads(value)
         assert doc["cmnd"].startswith("v1.") and doc["pid"].startswith("v1.") and "201234567" not in json.dumps(doc)
     assert {s.normalised["cmnd"] for s in session.scalars(select(SourceRecord))} == {"201234567"}
+
+
+def test_defective_ids_and_old_ids_are_written_alike_by_every_path(session, clock, monkeypatch):
+    """Records kept with a defective or old ID (and the registry's old CMND) land the same on every path:
+    SQLite staged, PostgreSQL staged, PostgreSQL direct COPY."""
+    from chudong.registry.models import QualityIssue
+
+    ag = agency(session)
+    defective = {2: "04819000002", 3: "999190000003", 4: "048090000004", 5: "48190000005", 6: "", 7: "X-7"}
+    rows = [person_row(i, pid=defective.get(i, f"048190{i:06d}"), cmnd="201234567" if i in (1, 3, 8) else "")
+            for i in range(1, 10)]
+    body = csv_body("persons", rows, optional=("cmnd",))
+    update = csv_body("persons", [person_row(2, pid="048190000002"), person_row(6, phone="0905000111")])
+
+    def load() -> tuple:
+        first = ingest_csv(session, "persons", ag, io.BytesIO(body), chunk_size=4)
+        again = ingest_csv(session, "persons", ag, io.BytesIO(update), chunk_size=4)
+        assert (first.accepted, first.rejected, again.accepted, again.updated) == (9, 0, 0, 2)
+        session.expire_all()
+        keys = dict(session.execute(select(SourceRecord.id, SourceRecord.source_key)).all())
+        people = sorted((keys[p.source_record_id], p.pid, p.pid_hash, p.old_id, p.old_id_hash, p.full_name,
+                         p.phone) for p in session.scalars(select(Person)))
+        owner = {p.id: keys[p.source_record_id] for p in session.scalars(select(Person))}
+        records = sorted((r.source_key, r.normalised, owner[r.person_id], r.link_method)
+                         for r in session.scalars(select(SourceRecord)))
+        issues = sorted((keys[q.source_b], q.field, q.value_b, q.status, owner.get(q.person_id))
+                        for q in session.scalars(select(QualityIssue)))
+        return people, records, issues
+
+    savepoint = session.begin_nested()
+    with_direct = load()
+    savepoint.rollback()
+    monkeypatch.setattr(pipeline.CsvRun, "prepare", lambda self, *a: None)  # every record staged
+    staged = load()
+    assert with_direct == staged
+    people, records, issues = staged
+    by_key = {p[0]: p for p in people}
+    assert len(people) == 9  # every record kept as a person of its own
+    assert by_key["P2"][1] == "048190000002"  # a later record gave the person first kept without an ID its ID
+    assert by_key["P5"][1] == "048190000005"  # restored
+    # P3: a 12-digit CMND in the pid column is its old ID; a different one in the cmnd column is flagged
+    assert by_key["P3"][1] is None and by_key["P3"][3] == "999190000003"
+    assert {p[0]: p[3] for p in people if p[3]} == {"P1": "201234567", "P3": "999190000003", "P8": "201234567"}
+    assert all(p[4] is not None for p in people if p[3] is not None)  # searchable by hash, the pid's kind:
+    from chudong.privacy.crypto import keyring
+
+    assert by_key["P1"][4] == keyring().blind("pid", "201234567")  # a record's old_id matches it
+    assert session.scalar(select(func.count()).select_from(Person).where(Person.old_id == "201234567")) == 2
+    assert sorted(i[:4] for i in issues) == [
+        ("P2", "pid", "unverified", "resolved"), ("P3", "cmnd", "unverified", "open"),
+        ("P3", "pid", "old_id", "open"), ("P4", "pid", "mismatch", "open"), ("P5", "pid", "restored", "open"),
+        ("P7", "pid", "unverified", "open")]

@@ -56,23 +56,34 @@ def _reason(session, r, field):
     return hits[0].reason
 
 
-def test_pid_structure_rules(session, clock):
+def test_defective_ids_keep_the_person_and_raise_an_issue(session, clock):
     rows = [
-        person_row(1, pid="04819000001"),                     # 11 digits
-        person_row(2, pid="999190000002"),                    # no such province
+        person_row(1, pid="04819000001"),                     # 11 digits, zeros cannot be restored consistently
+        person_row(2, pid="999190000002"),                    # no such province: an old 12-digit CMND
         person_row(3, pid="048090000003"),                    # 0 = male, record says F
         person_row(4, pid="048285000004"),                    # 2 = 2000s, born 1990
-        person_row(5, pid="048185000005"),                    # year digits 85, born 1990
+        person_row(5, pid="48190000005"),                     # Excel dropped the leading zero
         person_row(6),                                        # valid
+        person_row(7, pid=""),                                # no ID at all
     ]
     r = ingest(session, rows)
-    assert (r.accepted, r.rejected) == (1, 5)
-    reasons = {x.source_key: x.reason for x in run_rejections(session, r.run_id)}
-    assert all(x.field == "pid" for x in run_rejections(session, r.run_id))
-    assert "12 digits" in reasons["P1"] and "province" in reasons["P2"]
-    assert "female" not in reasons["P3"] and "male" in reasons["P3"]
-    assert "1900s" in reasons["P4"] or "19" in reasons["P4"]
-    assert "85" in reasons["P5"]
+    assert (r.accepted, r.rejected) == (7, 0)
+    classes = {rec.source_key: rec.normalised["pid_class"] for rec in session.scalars(select(SourceRecord))}
+    assert classes == {"P1": "unverified", "P2": "old_id", "P3": "mismatch", "P4": "mismatch", "P5": "restored",
+                       "P6": "valid", "P7": None}
+    assert session.scalar(select(func.count()).select_from(Person)) == 7
+    assert sorted(p for p in session.scalars(select(Person.pid)) if p) == ["048190000005", "048190000006"]
+    assert session.scalar(select(Person.old_id_hash).where(Person.old_id == "999190000002")) is not None
+    issues = session.execute(select(SourceRecord.source_key, QualityIssue.field, QualityIssue.value_b,
+                                    QualityIssue.agency_code, QualityIssue.person_id, QualityIssue.detail)
+                             .join(SourceRecord, SourceRecord.id == QualityIssue.source_b)
+                             .where(QualityIssue.kind == "identifier")).all()
+    got = {k: (f, c, a) for k, f, c, a, _, _ in issues}
+    assert got == {"P1": ("pid", "unverified", "police-dn"), "P2": ("pid", "old_id", "police-dn"),
+                   "P3": ("pid", "mismatch", "police-dn"), "P4": ("pid", "mismatch", "police-dn"),
+                   "P5": ("pid", "restored", "police-dn")}
+    assert all(person is not None and " / " in detail for *_, person, detail in issues)
+    assert "male" in dict((k, d) for k, *_, d in issues)["P3"]
 
 
 def test_date_rules(session, clock):

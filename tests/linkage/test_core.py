@@ -11,6 +11,7 @@ NAMES = [
     "Nguyễn Thị Lan", "NGUYỄN THỊ LAN", unicodedata.normalize("NFD", "Đặng Đình Đức"), "Nguyeenx Thij Lan",
     "Nguye64n Thi5 Lan", "Ddawngj Vawn Hoafng", "Trwowng Quoocs Toanf", "Lan Nguyễn Thị", "Thị Lan Nguyễn",
     "Trần Văn Sơn", "  Hồ   Xuân-Hương ", "An Nguyễn Văn", "Lý Ksor H'Bơ", "", "Phamj Thij Nhw", "Tr", "Ff Lan",
+    "Lâm Hải Đăng", "ÐẶNG Văn ðức", "NGUYEN<<VAN<AN", "Nguyễn, Văn An", "Hải Đăng Lâm", "Djang Van Djuc",
 ]
 
 

@@ -99,3 +99,22 @@ def test_results_keep_query_order_and_empty_input(session, people):
                                                                  ward=people["hung"].ward_code)])
     assert [r.record_id for r in res] == [9, 7]
     assert res[0].decision == "none" and res[1].person_id == people["hung"].id
+
+
+def test_identifier_classes_reach_linkage(session, people):
+    w1, w2, _ = _wards(session)
+    old = add_person(session, "Đoàn Văn Lực", dt.date(1958, 9, 3), sex="M", ward=w2)
+    old.old_id = "201234567"
+    session.flush()
+    results = link_queries(session, [
+        # an old CMND number matches the registry's old ID even from another ward
+        LinkQuery(record_id=11, full_name="DOAN VAN LUC", birth_date=dt.date(1958, 9, 3), sex="M", ward_code=w1,
+                  phone=None, pid=None, pid_class="old_id", old_id="201234567"),
+        # the mother's ID on her child's record (class mismatch) is never the child's exact link
+        LinkQuery(record_id=12, full_name="Con bà Nguyễn Thị Thu Hương", birth_date=dt.date(2026, 10, 2), sex="M",
+                  ward_code=w1, phone="+84905111222", pid=None, pid_class="mismatch"),
+        # an unclassified ID is read as sent: a dropped leading zero is restored
+        query(13, "Tran Van Hung", dt.date(1980, 2, 5), sex="M", pid="48080054321"),
+    ])
+    assert [(r.decision, r.person_id) for r in results] == [
+        ("auto", old.id), ("none", None), ("pid", people["hung"].id)]

@@ -48,9 +48,12 @@ def test_ingested_personal_data_is_sealed_and_still_linked(session, clock):
     hosp = agency(session, "hosp", "hospital")
     persons = [person_row(1, email="Lan.Nguyen@Example.vn", phone="0905 123 456"),
                person_row(2, pid=MOTHER_PID, full_name="Trần Thị Mai", birth_date="1995-03-02", phone="0905123452"),
-               person_row(3, pid="0481900000zz")]  # rejected: the record (with its ID) goes to the report
+               person_row(3, email="0481900000zz"),  # rejected: the record (with the value) goes to the report
+               person_row(4, pid="0481900000zz")]  # kept, its unverified ID sealed like any personal ID
     r = _csv(session, "persons", pop, persons)
-    assert (r.accepted, r.rejected) == (2, 1)
+    assert (r.accepted, r.rejected) == (3, 1)
+    kept = session.scalar(select(SourceRecord.normalised).where(SourceRecord.source_key == "P4"))
+    assert (kept["pid"], kept["pid_class"], kept["pid_unverified"]) == (None, "unverified", "0481900000ZZ")
     assert _csv(session, "households", pop, [household_row()]).accepted == 1
     assert _csv(session, "licences", police, [licence_row()]).accepted == 1
     bundle = birth_bundle(bundle_id="b-1", child_birth_date=dt.date(2026, 10, 30), child_sex="F",
@@ -59,7 +62,8 @@ def test_ingested_personal_data_is_sealed_and_still_linked(session, clock):
     assert ingest_fhir(session, "births", hosp, body=json.dumps(bundle).encode()).accepted == 1
 
     dump = raw_dump(session)
-    for secret in (PID, MOTHER_PID, "905123456", "905123452", "lan.nguyen@example.vn", "1234567", "0481900000zz"):
+    for secret in (PID, MOTHER_PID, "905123456", "905123452", "lan.nguyen@example.vn", "1234567", "0481900000zz",
+                   "0481900000ZZ"):
         assert secret not in dump, secret
     # ... and the registry reads, links and looks up as before
     lan = session.scalar(select(Person).where(Person.pid == PID))

@@ -102,3 +102,26 @@ def test_birth_bundle_links_mother_by_pid_and_ndjson_without_pid_by_linkage(clie
     assert r.json()["unchanged"] == 1
     r = client.post("/api/v1/feeds/births", content=b'{"resourceType": "Patient"}', headers=h)
     assert r.status_code == 422
+
+
+def test_a_bundle_on_the_wrong_feed_is_a_4xx_naming_the_right_feed_and_its_run_can_be_looked_up(client, engine, clock):
+    from chudong.fhir.builder import death_bundle
+
+    h = {**_agency(engine, "hosp", "hospital"), "Content-Type": "application/fhir+json"}
+    death = death_bundle(bundle_id="d-1", name="Lê Văn Cường", birth_date=dt.date(1940, 5, 6), sex="M",
+                         death_date=dt.date(2026, 10, 31), facility_id="H1", facility_name="BV Đà Nẵng")
+    r = client.post("/api/v1/feeds/births", content=json.dumps(death), headers=h)
+    assert r.status_code == 422, r.text
+    out = r.json()
+    assert out["error"] == "wrong_feed" and "/api/v1/feeds/deaths" in out["detail"] and out["status"] == "rejected"
+    run = client.get(f"/api/v1/feeds/runs/{out['run_id']}", headers=h)
+    assert run.status_code == 200 and run.json()["status"] == "rejected" and "deaths" in run.json()["file_error"]
+    report = client.get(f"/api/v1/feeds/runs/{out['run_id']}/rejections", headers=h).json()
+    assert report["rejections"][0]["field"] == "feed"
+    # an invalid Bundle: 422 naming the field, and its run kept too
+    r = client.post("/api/v1/feeds/births", content=b'{"resourceType": "Patient"}', headers=h)
+    assert r.status_code == 422 and r.json()["field"] == "Bundle.resourceType"
+    assert client.get(f"/api/v1/feeds/runs/{r.json()['run_id']}", headers=h).json()["status"] == "rejected"
+    with session_factory(engine)() as s:
+        assert s.scalar(select(func.count()).select_from(SourceRecord)) == 0
+    assert client.post("/api/v1/feeds/deaths", content=json.dumps(death), headers=h).json()["accepted"] == 1

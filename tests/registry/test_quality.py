@@ -10,16 +10,7 @@ from sqlalchemy import select
 from chudong.ingest.pipeline import ingest_csv
 from chudong.registry.models import Licence, Person, QualityIssue
 from chudong.registry.service import completeness, list_quality_issues, quality_report
-from tests.ingest.builders import agency, csv_body, person_row
-
-
-def licence_row(n=1, **over):
-    row = {"source_key": f"L{n}", "kind": "driving_licence", "licence_class": "B", "number": f"48000{n:07d}",
-           "holder_pid": f"048190{n:06d}", "holder_name": "Nguyễn Thị Lan", "holder_birth_date": "1990-05-12",
-           "holder_sex": "F", "holder_ward_code": "", "issued_on": "2020-01-15", "expires_on": "2030-01-15",
-           "issuing_agency": "Sở GTVT Đà Nẵng"}
-    row.update(over)
-    return row
+from tests.ingest.builders import agency, csv_body, licence_row, person_row
 
 
 def _ingest(session, feed, ag, rows):
@@ -95,3 +86,14 @@ def test_every_compared_fact_of_a_licence_and_a_birth_mother_raises_its_own_conf
         ("hosp", "name", "Trần Thị Mai", "Trần Thị Mây"), ("hosp", "birth_date", "1995-03-02", "1995-03-03"),
         ("hosp", "ward_code", "20194", str(other_ward)),
     }
+
+
+def test_the_quality_report_lists_kept_records_with_defective_identifiers_under_their_agency(session, clock):
+    police = agency(session, "police", "police")
+    r = _ingest(session, "licences", police, [licence_row(1, holder_pid="201234567"), licence_row(2)])
+    assert (r.accepted, r.rejected) == (2, 0)
+    report = quality_report(session, "police")
+    [issue] = report["issues"]["police"]
+    assert (issue["kind"], issue["field"], issue["agency_value"]) == ("identifier", "holder_pid", "old_id")
+    assert issue["agency_source"] == "police/licences/L1" and "CMND" in issue["detail"]
+    assert "201234567" not in json.dumps(report, ensure_ascii=False)

@@ -27,6 +27,7 @@ BIRTH_TIME_EXT = "http://hl7.org/fhir/StructureDefinition/patient-birthTime"
 LOINC_BIRTH_WEIGHT = "8339-4"
 LOINC_BODY_WEIGHT = "29463-7"
 LOINC_CAUSE_OF_DEATH = "69453-9"
+LOINC_DEATH_DATE = "81956-5"  # "Date+time of death" (e.g. HL7 VRDR's DeathDate Observation)
 
 BUNDLE_TYPES = frozenset({
     "document", "message", "transaction", "transaction-response", "batch", "batch-response",

@@ -20,6 +20,7 @@ followed by ``#child-<n>`` (n = ``multipleBirthInteger``, else order) for each b
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import re
@@ -36,7 +37,7 @@ from chudong.fhir import codes
 from chudong.kit import clock
 from chudong.kit.errors import ChudongError
 from chudong.kit.phones import InvalidPhone, normalise_phone
-from chudong.kit.pid import InvalidPid, validate_pid
+from chudong.kit.pid import read_identifier
 
 MAX_BUNDLE_BYTES = 5 * 1024 * 1024
 MIN_BIRTH_WEIGHT_G = 300
@@ -56,6 +57,13 @@ class FhirRejection(ChudongError):
         super().__init__(message, field=field or "Bundle")
 
 
+class WrongFeed(FhirRejection):
+    """A Bundle posted to the other vital-events feed (a death to ``births``); the message names the right one."""
+
+    status_code = 422
+    code = "wrong_feed"
+
+
 class BundleTooLarge(FhirRejection):
     """The body is over ``MAX_BUNDLE_BYTES``."""
 
@@ -70,12 +78,17 @@ class PersonFacts:
     full_name: str | None
     birth_date: date | None
     sex: str | None  # "M", "F", or None (unknown / other / absent)
-    pid: str | None  # CCCD, 12 digits, structurally valid
-    cmnd: str | None  # old 9- (or 12-) digit identity card number
+    pid: str | None  # CCCD, 12 digits, read valid or restored (chudong.kit.pid): the one to link on exactly
+    cmnd: str | None  # old 9- (or 12-) digit identity card number (citizen_id system, or a CMND sent as national_id)
     insurance_no: str | None
     phone: str | None  # E.164
-    ward_code: int | None
+    ward_code: int | None  # as sent (2025 or pre-2025; the ingest maps it)
     address_text: str | None
+    # the national_id identifier as read: chudong.kit.pid's normalised-record keys (None: none sent)
+    ids: dict | None = None
+    ward_text: str | None = None  # a ward sent in words in the ward extension ("P. Hải Châu"); the ingest resolves it
+    # identifiers kept but not read cleanly: (field in the sender's terms, class, reason "Vietnamese / English")
+    id_issues: tuple[tuple[str, str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -93,8 +106,16 @@ class BirthNotice:
 
 
 @dataclass(frozen=True)
+class Informant:
+    """Who reported a death (a RelatedPerson of the deceased): the death dossier's declarant pre-fill."""
+
+    facts: PersonFacts
+    relationship: str | None  # v3 RoleCode (SONC, DAUC, SPS, WIFE...) or v2-0131 code, as sent
+
+
+@dataclass(frozen=True)
 class DeathNotice:
-    """One death, with its cause (ICD-10) and the facility."""
+    """One death, with its cause (ICD-10), the facility and the informant when one is named."""
 
     source_key: str
     deceased: PersonFacts
@@ -103,6 +124,7 @@ class DeathNotice:
     cause_icd10: str | None
     facility_id: str | None
     facility_name: str | None
+    informant: Informant | None = None
 
 
 Notice = BirthNotice | DeathNotice
@@ -148,6 +170,58 @@ def _decode_json(body: bytes) -> Any:
         raise FhirRejection(f"the body is not FHIR JSON: {exc}", field="body") from None
     except RecursionError:
         raise FhirRejection("the body is nested too deeply", field="body") from None
+
+
+def _validated_bundle(data: dict) -> Any:
+    """Validate ``data`` as an R4 Bundle, accepting primitive-element extensions the models refuse.
+
+    FHIR allows ``_<element>`` (the extensions and id of a primitive) wherever the primitive may
+    be, e.g. ``_valueDateTime`` beside an extension's ``valueDateTime``; the ``fhir.resources``
+    models refuse some of them ("Extra inputs are not permitted"). Those keys carry nothing this
+    reader needs (item 5: unknown extensions are ignored), so each refused one is dropped from a
+    copy and the Bundle validated again; any other error is the sender's.
+    """
+    model = _bundle_model()
+    copied = False
+    while True:
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            refused = [tuple(e["loc"]) for e in exc.errors(include_url=False)
+                       if e["type"] == "extra_forbidden" and e["loc"] and str(e["loc"][-1]).startswith("_")]
+            if not refused:
+                raise
+            if not copied:
+                data, copied = copy.deepcopy(data), True
+            dropped = False
+            for loc in refused:
+                node: Any = data
+                for part in loc[:-1]:
+                    try:
+                        node = node[part]
+                    except (KeyError, IndexError, TypeError):
+                        node = None
+                        break
+                if isinstance(node, dict) and loc[-1] in node:
+                    del node[loc[-1]]
+                    dropped = True
+            if not dropped:  # the error's path does not lead into the data: report it as it is
+                raise
+
+
+@lru_cache(maxsize=1)
+def birth_notice_window() -> tuple[int, str]:
+    """Return (days, legal reference) of the birth registration period: older "births" are not notices.
+
+    The period is the rules catalogue's (``birth-registration``: Law on Civil Status, art. 15), so
+    the rule stays data.
+    """
+    from chudong.rules.catalogue import get_catalogue
+
+    deadline = get_catalogue().service("birth-registration").registration_deadline
+    if deadline is None or deadline.calendar_days is None:  # pragma: no cover - the built-in catalogue has it
+        raise RuntimeError("the birth-registration service of the catalogue has no registration_deadline in days")
+    return deadline.calendar_days, deadline.reference
 
 
 @lru_cache(maxsize=None)
@@ -269,7 +343,7 @@ class _BundleReader:
         if len(entry_map) != len(entries):
             data = {**data, "entry": [entries[i] for i in entry_map]}
         try:
-            self.model = _bundle_model().model_validate(data)
+            self.model = _validated_bundle(data)
         except ValidationError as exc:
             err = exc.errors(include_url=False)[0]
             if exc.title != "Bundle":  # raised inside a nested validator: its loc is not a path
@@ -475,6 +549,8 @@ class _BundleReader:
             if self._type_of(child) != "Patient":
                 raise FhirRejection("RelatedPerson.patient must reference a Patient",
                                     field=f"Bundle.entry[{i}].resource.patient")
+            if self._is_deceased(self.resources[child]) and not self._born_lately(self.resources[child]):
+                continue  # the mother of someone who died: the death's informant, not a birth
             mother_roles.setdefault(child, i)
         if not mother_roles:
             return []
@@ -491,6 +567,7 @@ class _BundleReader:
             facts = self._person(child_index, require_birth_date=True, allow_partial=False)
             if facts.birth_date is None:  # pragma: no cover - require_birth_date guarantees it
                 raise FhirRejection("birthDate is missing", field=f"{base}.birthDate")
+            self._check_newborn(facts.birth_date, f"{base}.birthDate")
             role_index = mother_roles[child_index]
             mother = self._mother(role_index, mother_patients.get(role_index))
             multiple = child.multipleBirthInteger
@@ -508,6 +585,43 @@ class _BundleReader:
                 facility_name=facility[1],
             ))
         return notices
+
+    def _check_newborn(self, birth_date: date, field: str) -> None:
+        """Refuse a "birth" of someone born before the registration period of the notification's date."""
+        days, reference = birth_notice_window()
+        made = self._notified_on()
+        if (made - birth_date).days > days:
+            raise FhirRejection(
+                f"không phải thông báo sinh: trẻ sinh ngày {birth_date.isoformat()}, {(made - birth_date).days} ngày "
+                f"trước ngày gửi {made.isoformat()}, quá thời hạn đăng ký khai sinh {days} ngày / not a birth "
+                f"notification: the child was born on {birth_date.isoformat()}, {(made - birth_date).days} days "
+                f"before the notification ({made.isoformat()}), beyond the {days}-day birth registration period "
+                f"({reference}); a person born earlier is registered late at the commune, not notified",
+                field=field)
+
+    def _notified_on(self) -> date:
+        """Return the (Vietnam) date the notification was made: Bundle.timestamp, else the header's, else today."""
+        made: Any = self.model.timestamp
+        first = self.resources[0]
+        if made is None and first is not None and first.get_resource_type() == "Composition":
+            made = first.date
+        if made is None and self.model.meta is not None:
+            made = self.model.meta.lastUpdated
+        if isinstance(made, datetime):
+            made = made.astimezone(clock.VN_TZ).date() if made.tzinfo else made.date()
+        if not isinstance(made, date) or made > self.today:
+            return self.today
+        return made
+
+    def _born_lately(self, patient: Any) -> bool:
+        """True when the patient's full birth date lies within the birth registration period of the notice."""
+        born = patient.birthDate
+        return (isinstance(born, date) and not isinstance(born, datetime)
+                and (self._notified_on() - born).days <= birth_notice_window()[0])
+
+    @staticmethod
+    def _is_deceased(patient: Any) -> bool:
+        return patient.deceasedDateTime is not None or patient.deceasedBoolean is True
 
     @staticmethod
     def _is_mother(related: Any) -> bool:
@@ -533,9 +647,13 @@ class _BundleReader:
         if patient_index is None:
             return role
         own = self._person(patient_index, require_birth_date=False, allow_partial=True, default_sex="F")
-        # The mother's Patient record is the fuller one; the RelatedPerson fills its gaps.
-        return PersonFacts(**{f: getattr(own, f) if getattr(own, f) is not None else getattr(role, f)
-                              for f in PersonFacts.__dataclass_fields__})
+        # The mother's Patient record is the fuller one; the RelatedPerson fills its gaps. The
+        # personal ID as read (pid, ids and their issues) is taken whole from the one that sent it.
+        merged = {f: getattr(own, f) if getattr(own, f) is not None else getattr(role, f)
+                  for f in PersonFacts.__dataclass_fields__}
+        sender = own if own.ids is not None else role
+        merged.update(pid=sender.pid, ids=sender.ids, id_issues=sender.id_issues)
+        return PersonFacts(**merged)
 
     def _birth_time(self, index: int, birth_date: date) -> time | None:
         res = self.resources[index]
@@ -599,10 +717,13 @@ class _BundleReader:
             if res is None or res.get_resource_type() != "Patient":
                 continue
             base = f"Bundle.entry[{i}].resource"
-            if res.deceasedBoolean is True:
-                raise FhirRejection("a death notification needs deceasedDateTime (the date of death), "
-                                    "not deceasedBoolean", field=f"{base}.deceasedBoolean")
-            value = res.deceasedDateTime
+            value, value_field = res.deceasedDateTime, f"{base}.deceasedDateTime"
+            if value is None:
+                value, value_field = self._observed_death(i)
+            if value is None and res.deceasedBoolean is True:
+                raise FhirRejection("a death notification needs the date of death: Patient.deceasedDateTime or an "
+                                    "Observation LOINC 81956-5 with valueDateTime, not deceasedBoolean alone",
+                                    field=f"{base}.deceasedBoolean")
             if value is None:
                 continue
             facts = self._person(i, require_birth_date=True, allow_partial=True)
@@ -612,12 +733,11 @@ class _BundleReader:
             elif isinstance(value, date):
                 death_date, death_time = value, None
             else:
-                raise FhirRejection(f"deceasedDateTime {value!r} must give at least the day", field=f"{base}.deceasedDateTime")
+                raise FhirRejection(f"date of death {value!r} must give at least the day", field=value_field)
             if death_date > self.today:
-                raise FhirRejection(f"date of death {death_date.isoformat()} is in the future",
-                                    field=f"{base}.deceasedDateTime")
+                raise FhirRejection(f"date of death {death_date.isoformat()} is in the future", field=value_field)
             if facts.birth_date is not None and death_date < facts.birth_date:
-                raise FhirRejection("date of death is before the birth date", field=f"{base}.deceasedDateTime")
+                raise FhirRejection("date of death is before the birth date", field=value_field)
             notices.append(DeathNotice(
                 source_key=f"{key}#death-{len(notices) + 1}",
                 deceased=facts,
@@ -626,8 +746,39 @@ class _BundleReader:
                 cause_icd10=self._cause(i),
                 facility_id=facility[0],
                 facility_name=facility[1],
+                informant=self._informant(i),
             ))
         return notices
+
+    def _observed_death(self, patient_index: int) -> tuple[Any, str]:
+        """Return (date of death, its field) from an Observation LOINC 81956-5 about the patient, else (None, "")."""
+        for i, res in enumerate(self.resources):
+            if self._type_of(i) != "Observation" or res.status in codes.VOID_OBSERVATION_STATUSES:
+                continue
+            if not any(c.system == codes.LOINC and c.code == codes.LOINC_DEATH_DATE for c in _codings(res.code)):
+                continue
+            if res.subject is None or self._resolve_required(
+                    res.subject, i, f"Bundle.entry[{i}].resource.subject") != patient_index:
+                continue
+            if res.valueDateTime is not None:
+                return res.valueDateTime, f"Bundle.entry[{i}].resource.valueDateTime"
+            if res.effectiveDateTime is not None:
+                return res.effectiveDateTime, f"Bundle.entry[{i}].resource.effectiveDateTime"
+            raise FhirRejection("an Observation LOINC 81956-5 (date of death) needs valueDateTime",
+                                field=f"Bundle.entry[{i}].resource.valueDateTime")
+        return None, ""
+
+    def _informant(self, patient_index: int) -> Informant | None:
+        """Return the first RelatedPerson of the deceased (son, daughter, spouse...), with its relationship."""
+        for i, res in enumerate(self.resources):
+            if self._type_of(i) != "RelatedPerson" or res.patient is None:
+                continue
+            if self._resolve_required(res.patient, i, f"Bundle.entry[{i}].resource.patient") != patient_index:
+                continue
+            relationship = next((c.code for concept in res.relationship or [] for c in concept.coding or []
+                                 if c.system in (codes.V3_ROLE_CODE, codes.V2_0131) and c.code), None)
+            return Informant(self._person(i, require_birth_date=False, allow_partial=True), relationship)
+        return None
 
     def _cause(self, patient_index: int) -> str | None:
         observed: str | None = None
@@ -675,22 +826,36 @@ class _BundleReader:
         birth_date = self._birth_date(res.birthDate, f"{base}.birthDate", require_birth_date, allow_partial)
         gender = res.gender
         sex = {"male": "M", "female": "F"}.get(gender or "") if gender else default_sex
-        pid = cmnd = insurance = None
+        cmnd = insurance = None
+        ids: dict | None = None
+        issues: list[tuple[str, str, str]] = []
         for j, ident in enumerate(res.identifier or []):
             field = f"{base}.identifier[{j}].value"
             value = (ident.value or "").strip()
             if ident.system == codes.NATIONAL_ID_SYSTEM:
-                try:
-                    checked = validate_pid(value, birth_date, sex)
-                except InvalidPid as exc:
-                    raise FhirRejection(str(exc), field=field) from None
-                if pid is not None and pid != checked:
-                    raise FhirRejection("two different personal ID numbers for one person", field=field)
-                pid = checked
+                # never refused for its identifier: kept, classified and flagged (chudong.kit.pid)
+                reading = read_identifier(value, birth_date, sex)
+                if reading is None:
+                    continue
+                if ids is not None:
+                    issues.append((field, "unverified", "một người có hai số định danh khác nhau: giữ số đầu / "
+                                                        "two different personal ID numbers for one person: "
+                                                        "the first is kept"))
+                    continue
+                ids = reading.fields()
+                if reading.kind == "old_id":
+                    cmnd = cmnd or reading.value
+                if not reading.clean:
+                    issues.append((field, reading.kind, f"{reading.reason_vi} / {reading.reason}"))
             elif ident.system == codes.CITIZEN_ID_SYSTEM:
-                digits = value.replace(" ", "")
-                if len(digits) not in (9, 12) or not digits.isascii() or not digits.isdigit():
-                    raise FhirRejection(f"old identity card number {value!r} must be 9 (or 12) digits", field=field)
+                reading = read_identifier(value)
+                digits = reading.value if reading is not None and reading.kind != "unverified" else None
+                if digits is None or len(digits) not in (9, 12):
+                    if value:
+                        issues.append((field, "unverified", "số CMND không đọc được: chỉ giữ trong bản tin gốc / "
+                                                            "not an old identity card number (9 or 12 digits): "
+                                                            "kept in the notification as sent only"))
+                    continue
                 cmnd = cmnd or digits
             elif ident.system == codes.INSURANCE_SYSTEM:
                 card = value.replace(" ", "").upper()
@@ -698,17 +863,20 @@ class _BundleReader:
                     raise FhirRejection(f"health insurance number {value!r} must be 10-15 letters and digits",
                                         field=field)
                 insurance = insurance or card
-        address_text, ward_code = self._address(res, base)
+        address_text, ward_code, ward_text = self._address(res, base)
         return PersonFacts(
             full_name=self._name(res, base),
             birth_date=birth_date,
             sex=sex,
-            pid=pid,
+            pid=ids["pid"] if ids else None,
             cmnd=cmnd,
             insurance_no=insurance,
             phone=self._phone(res, base),
             ward_code=ward_code,
             address_text=address_text,
+            ids=ids,
+            ward_text=ward_text,
+            id_issues=tuple(issues),
         )
 
     def _birth_date(self, value: Any, field: str, required: bool, allow_partial: bool) -> date | None:
@@ -760,20 +928,22 @@ class _BundleReader:
         except InvalidPhone as exc:
             raise FhirRejection(str(exc), field=f"{base}.telecom[{j}].value") from None
 
-    def _address(self, res: Any, base: str) -> tuple[str | None, int | None]:
+    def _address(self, res: Any, base: str) -> tuple[str | None, int | None, str | None]:
+        """Return (address text, ward code as sent, ward as sent in words) of the current home address."""
         addresses = list(res.address or [])
         if not addresses:
-            return None, None
+            return None, None, None
         current = [j for j, a in enumerate(addresses) if a.use != "old"] or list(range(len(addresses)))
         j = next((k for k in current if addresses[k].use == "home"), current[0])
         address = addresses[j]
         field = f"{base}.address[{j}]"
         text = address.text or ", ".join(p for p in [*(address.line or []), address.district, address.city,
                                                       address.state] if p)
-        return _text(text, f"{field}.text"), self._ward_code(address, field)
+        code, words = self._ward_code(address, field)
+        return _text(text, f"{field}.text"), code, words
 
     @staticmethod
-    def _ward_code(address: Any, field: str) -> int | None:
+    def _ward_code(address: Any, field: str) -> tuple[int | None, str | None]:
         raw: str | None = None
         for ext in address.extension or []:
             if ext.url == codes.VN_ADMIN_ADDRESS_EXT:
@@ -784,12 +954,14 @@ class _BundleReader:
             elif ext.url == codes.ADXP_PRECINCT_EXT:
                 raw = raw or ext.valueString
         if raw is None:
-            return None
+            return None, None
         raw = raw.strip()
+        if raw and not any(c.isdigit() for c in raw):  # the ward in words: resolved through the units table
+            return None, _text(raw, f"{field}.extension")
         if not raw.isascii() or not raw.isdigit() or len(raw) > 5 or int(raw) not in _ward_codes():
             raise FhirRejection(f"ward code {raw!r} is not a Vietnamese ward code (current or pre-2025)",
                                 field=f"{field}.extension")
-        return int(raw)
+        return int(raw), None
 
 
 @lru_cache(maxsize=1)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -154,3 +156,120 @@ def ward_lookup_table(session: Session) -> dict[int, tuple[int, bool, bool]]:
     for code in session.scalars(select(Ward.code)):
         table[code] = (code, False, False)  # a 2025 code always wins over a legacy one
     return table
+
+
+# -- ward names as people write them --------------------------------------------------------------
+
+# ward code as received → (2025 ward code, was_legacy, ambiguous): ``ward_lookup_table``
+WardTable = dict[int, tuple[int, bool, bool]]
+
+# unit type words and their abbreviations (written forms: "P. Hải Châu", "TT Nam Phước", "Q. Hải Châu")
+_WARD_TYPES = {"phuong": "phuong", "p": "phuong", "xa": "xa", "x": "xa", "thi tran": "thi tran", "tt": "thi tran",
+               "dac khu": "dac khu", "dk": "dac khu"}
+_AREA_TYPES = {"quan": "", "q": "", "huyen": "", "h": "", "thi xa": "", "tx": "", "thanh pho": "", "tp": "",
+               "tinh": "", "t": "", "thanh pho trung uong": ""}
+_PUNCTUATION = str.maketrans({c: " " for c in ".,;:_/()'\"’-–—"})
+_PARTS = re.compile(r"[,;]")
+_DASH = re.compile(r"[-–—]")
+
+
+def name_words(text: str) -> str:
+    """Return ``text`` as lower-case words without diacritics or punctuation (đ → d), for name look-ups."""
+    decomposed = unicodedata.normalize("NFKD", text.replace("Đ", "D").replace("đ", "d").replace("Ð", "D")
+                                       .replace("ð", "d"))
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(plain.lower().translate(_PUNCTUATION).split())
+
+
+def _split_type(words: str, types: dict[str, str]) -> tuple[str | None, str]:
+    """Return (unit type or None, bare name) of a written unit name ("p hai chau" → ("phuong", "hai chau"))."""
+    for prefix in sorted(types, key=len, reverse=True):
+        if words.startswith(prefix + " ") and len(words) > len(prefix) + 1:
+            return types[prefix] or None, words[len(prefix) + 1:]
+    return None, words
+
+
+@dataclass
+class WardNames:
+    """Resolve a ward written in words (2025 or pre-2025, with or without diacritics or unit type) to a 2025 ward.
+
+    ``P. Hải Châu`` / ``phuong hai chau`` (a 2025 ward), ``Thạch Thang - Hải Châu`` or ``Phường Thạch
+    Thang, Quận Hải Châu`` (a pre-2025 ward and its district), ``Hải Châu, Đà Nẵng`` (ward, province).
+    A name that fits more than one 2025 ward resolves to nothing: the caller says so.
+    """
+
+    new: dict[tuple[str | None, str], set[int]]  # (type, bare name) and (None, bare name) → 2025 ward codes
+    legacy: dict[tuple[str | None, str], set[int]]  # the same for pre-2025 wards → legacy codes
+    new_province: dict[int, set[str]]  # 2025 ward → bare names of its province (2025 and the pre-2025 ones)
+    legacy_places: dict[int, set[str]]  # legacy ward → bare names of its district and province
+    table: WardTable
+
+    @classmethod
+    def load(cls, session: Session, table: "WardTable | None" = None) -> "WardNames":
+        """Build the look-up tables from the units tables."""
+        table = table if table is not None else ward_lookup_table(session)
+        new: dict[tuple[str | None, str], set[int]] = {}
+        legacy_index: dict[tuple[str | None, str], set[int]] = {}
+        provinces = {code: _split_type(name_words(name), _AREA_TYPES)[1]
+                     for code, name in session.execute(select(Province.code, Province.name))}
+        new_province: dict[int, set[str]] = {}
+        for code, name, province in session.execute(select(Ward.code, Ward.name, Ward.province_code)):
+            kind, bare = _split_type(name_words(name), _WARD_TYPES)
+            for key in ((kind, bare), (None, bare)):
+                new.setdefault(key, set()).add(code)
+            new_province[code] = {provinces.get(province, "")}
+        legacy_places: dict[int, set[str]] = {}
+        for code, name, district, province in session.execute(
+                select(LegacyWard.code, LegacyWard.name, LegacyWard.district_name, LegacyWard.province_name)):
+            kind, bare = _split_type(name_words(name), _WARD_TYPES)
+            for key in ((kind, bare), (None, bare)):
+                legacy_index.setdefault(key, set()).add(code)
+            old_province = _split_type(name_words(province), _AREA_TYPES)[1]
+            legacy_places[code] = {_split_type(name_words(district), _AREA_TYPES)[1], old_province}
+            hit = table.get(code)
+            if hit is not None:  # an old province's name still says where its wards are now
+                new_province.setdefault(hit[0], set()).add(old_province)
+        return cls(new, legacy_index, new_province, legacy_places, table)
+
+    def resolve(self, text: str) -> tuple[int, int | None, bool] | None:
+        """Return (2025 ward code, the pre-2025 code it was written as or None, ambiguous split) or None.
+
+        The first comma-separated part is the ward, the others its district / province; when that
+        finds nothing, a dash may separate the ward from its district (``Thạch Thang - Hải Châu``;
+        some names hold a dash themselves: ``Văn Miếu - Quốc Tử Giám`` is tried whole first).
+        """
+        raw = [p for p in _PARTS.split(text.strip()) if p.strip()]
+        if not raw:
+            return None
+        hit = self._resolve_parts([name_words(p) for p in raw])
+        if hit is None and _DASH.search(raw[0]):
+            hit = self._resolve_parts([name_words(p) for p in (*_DASH.split(raw[0]), *raw[1:]) if p.strip()])
+        return hit
+
+    def _resolve_parts(self, parts: list[str]) -> tuple[int, int | None, bool] | None:
+        parts = [p for p in parts if p]
+        if not parts:
+            return None
+        kind, bare = _split_type(parts[0], _WARD_TYPES)
+        places = {_split_type(p, _AREA_TYPES)[1] for p in parts[1:]}
+        news = {c for c in self.new.get((kind, bare), ()) if not places or places & self.new_province.get(c, set())}
+        if len(news) == 1:
+            return news.pop(), None, False
+        if news:
+            return None  # several 2025 wards of that name: the place must be written
+        olds = {c for c in self.legacy.get((kind, bare), ()) if not places or places <= self.legacy_places.get(c, set())}
+        targets = {self.table[c][0] for c in olds if c in self.table}
+        if len(targets) != 1:
+            return None
+        old = min(olds)
+        return targets.pop(), old, self.table[old][2]
+
+    def resolve_address(self, text: str) -> tuple[int, int | None, bool] | None:
+        """Return the ward of a free-text address ("Tổ 5, P. Hải Châu, Đà Nẵng"): the first part that names one."""
+        parts = [p for p in _PARTS.split(text.strip()) if p.strip()]
+        for i in range(len(parts)):
+            hit = self.resolve(", ".join(parts[i:]))
+            if hit is not None:
+                return hit
+        return None
+

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable
 
+from chudong.geo.service import WardNames, WardTable  # WardTable: ward code as received → (2025 code, legacy?, ambiguous)
 from chudong.kit.names import display_name, name_key
 from chudong.kit.phones import InvalidPhone, normalise_phone
-from chudong.kit.pid import InvalidPid, province_codes, validate_pid
+from chudong.kit.pid import province_codes, read_identifier
 
 FORMAT_VERSION = 1
 MIN_BIRTH_DATE = dt.date(1900, 1, 1)
@@ -39,8 +40,9 @@ SCHOOL_LEVELS = ("primary", "lower_secondary")
 UTILITIES = ("electricity", "water")
 _SEX = {"m": "M", "f": "F", "nam": "M", "nữ": "F", "nu": "F", "male": "M", "female": "F"}
 
-# ward code as received → (2025 ward code, was_legacy, ambiguous); see chudong.geo.service.ward_lookup_table
-WardTable = dict[int, tuple[int, bool, bool]]
+# an identifier that was kept but not read cleanly: (column as sent, class, reason "Vietnamese / English");
+# the pipeline raises one data-quality issue (kind "identifier") per item for the sending agency
+IdIssue = tuple[str, str, str]
 
 
 class Rejected(ValueError):
@@ -62,14 +64,17 @@ class Valid:
     pid: str | None  # the subject's personal ID number when valid (exact link)
     ward_received: int | None = None  # the ward code as sent, when it was a legacy code
     ward_ambiguous: bool = False
+    id_issues: tuple[IdIssue, ...] = ()  # identifiers kept but not read cleanly (chudong.kit.pid)
 
 
 @dataclass(frozen=True)
 class Context:
-    """What validation needs besides the record: today and the ward table."""
+    """What validation needs besides the record: today, the ward table and the ward names."""
 
     today: dt.date
     wards: WardTable
+    # wards written in words ("P. Hải Châu", "Thạch Thang - Hải Châu"); None: codes only
+    ward_names: WardNames | None = None
 
 
 @dataclass(frozen=True)
@@ -82,6 +87,8 @@ class CsvFeed:
     validate: Callable[[dict[str, str], Context], Valid]
     description: str = ""
     links_person: bool = True
+    # columns a file may leave out (added after version 1; a file without them reads them as empty)
+    optional_columns: tuple[str, ...] = ()
 
 
 # -- field helpers ---------------------------------------------------------------------------
@@ -147,11 +154,16 @@ def parse_sex(value: str, name: str) -> str:
 
 
 def parse_ward(value: str, name: str, ctx: Context) -> tuple[int, int | None, bool]:
-    """Return (2025 ward code, legacy code received or None, ambiguous) for a ward code."""
+    """Return (2025 ward code, legacy code received or None, ambiguous) for a ward code or a ward name."""
     try:
         code = int(value)
     except ValueError:
-        raise Rejected(name, f"{value!r} is not a ward code (digits)") from None
+        hit = ctx.ward_names.resolve(value) if ctx.ward_names is not None else None
+        if hit is None:
+            raise Rejected(name, f"{value!r} is neither a ward code nor the name of exactly one ward (2025 or "
+                                 "pre-2025); write the code, or the name with its district or province "
+                                 "(e.g. 'Thạch Thang - Hải Châu')") from None
+        return hit
     hit = ctx.wards.get(code)
     if hit is None:
         raise Rejected(name, f"ward code {value} is neither a 2025 nor a pre-2025 ward")
@@ -159,21 +171,24 @@ def parse_ward(value: str, name: str, ctx: Context) -> tuple[int, int | None, bo
     return new, (code if was_legacy else None), ambiguous
 
 
-def parse_pid(value: str | None, name: str, birth: dt.date | None, sex: str | None) -> str | None:
-    """Return a structurally valid personal ID number, None when empty, or reject."""
+def parse_pid(value: str | None, name: str, birth: dt.date | None, sex: str | None) -> tuple[dict, IdIssue | None]:
+    """Return the identifier's normalised-record keys (``chudong.kit.pid`` contract) and its issue, if any.
+
+    Never rejects: an old, mistyped or disagreeing identifier is kept, classified, and flagged.
+    """
     if not value:
-        return None
+        return {"pid": None, "pid_class": None}, None
     # Fast path for the common, well-formed case (same rules as chudong.kit.pid, without
-    # building messages); anything it does not accept goes through validate_pid for the reason.
+    # building a reading); anything else is read by read_identifier.
     if len(value) == 12 and value.isdigit() and value.isascii() and value[:3] in _province_prefixes():
         encoded = _PID_DIGIT.get(value[3])
         if encoded is not None and (sex is None or sex == encoded[1]) and (
                 birth is None or (birth.year // 100 == encoded[0] and value[4:6] == _YEAR2[birth.year % 100])):
-            return value
-    try:
-        return validate_pid(value, birth, sex)
-    except InvalidPid as exc:
-        raise Rejected(name, str(exc)) from None
+            return {"pid": value, "pid_class": "valid"}, None
+    reading = read_identifier(value, birth, sex)
+    if reading is None:
+        return {"pid": None, "pid_class": None}, None
+    return reading.fields(), (None if reading.clean else (name, reading.kind, f"{reading.reason_vi} / {reading.reason}"))
 
 
 # 4th digit of an ID number → (century, sex); see chudong.kit.pid
@@ -197,6 +212,22 @@ def parse_phone(value: str | None, name: str) -> str | None:
         return normalise_phone(value)
     except InvalidPhone as exc:
         raise Rejected(name, str(exc)) from None
+
+
+def lenient_phone(row: dict[str, str], norm: dict, name: str = "phone") -> None:
+    """Set ``norm["phone"]`` from an optional column that never rejects the record.
+
+    An unreadable number is left out of the normalised record (the raw record keeps it) and
+    flagged as a data-quality issue of the agency (a phone is evidence, not what makes a record).
+    """
+    text = row.get(name, "").strip()
+    norm["phone"] = None
+    if not text:
+        return
+    try:
+        norm["phone"] = parse_phone(text[:MAX_TEXT], name)
+    except Rejected as exc:
+        norm["_phone_issue"] = (name, "unverified", f"số điện thoại không đọc được / {exc.reason}")
 
 
 def parse_int(value: str | None, name: str, low: int = 0, high: int = 10**12) -> int | None:
@@ -232,10 +263,10 @@ def holder_facts(row: dict[str, str], ctx: Context, prefix: str, ward_column: st
     birth = past_date(birth_text, f"{prefix}_birth_date", ctx) if birth_text else None
     sex_text = optional(row, f"{prefix}_sex")
     sex = parse_sex(sex_text, f"{prefix}_sex") if sex_text else None
-    pid = parse_pid(optional(row, f"{prefix}_pid"), f"{prefix}_pid", birth, sex)
+    ids, issue = parse_pid(optional(row, f"{prefix}_pid"), f"{prefix}_pid", birth, sex)
     shown, key = names(raw_name) if raw_name else (None, None)
     facts: dict = {
-        "pid": pid,
+        **ids,
         "name": shown,
         "name_key": key,
         "birth_date": birth.isoformat() if birth else None,
@@ -243,6 +274,7 @@ def holder_facts(row: dict[str, str], ctx: Context, prefix: str, ward_column: st
         "ward_code": None,
         "_legacy": None,
         "_ambiguous": False,
+        "_issue": issue,
     }
     if ward_column:
         ward_text = optional(row, ward_column)
@@ -268,9 +300,10 @@ def names(raw: str) -> tuple[str, str]:
 def _finish(key: str, norm: dict, natural: str | None) -> Valid:
     legacy = norm.pop("_legacy", None)
     ambiguous = norm.pop("_ambiguous", False)
+    issues = tuple(i for i in (norm.pop("_issue", None), norm.pop("_phone_issue", None)) if i)
     if legacy is not None:
         norm["ward_code_received"] = legacy
-    return Valid(key, norm, natural, norm.get("pid"), legacy, ambiguous)
+    return Valid(key, norm, natural, norm.get("pid"), legacy, ambiguous, issues)
 
 
 # -- feeds -------------------------------------------------------------------------------------
@@ -291,7 +324,15 @@ def validate_person(row: dict[str, str], ctx: Context) -> Valid:
         birth = past_date(required(row, "birth_date"), "birth_date", ctx)
         birth_text = birth.isoformat()
     sex = _SEX.get(row["sex"].strip().lower()) or parse_sex(required(row, "sex"), "sex")
-    pid = parse_pid(required(row, "pid"), "pid", birth, sex)
+    pid_text = row["pid"].strip()
+    if len(pid_text) > MAX_TEXT:
+        optional(row, "pid")
+    ids, issue = parse_pid(pid_text, "pid", birth, sex)
+    pid = ids["pid"]
+    issues: tuple[IdIssue, ...] = (issue,) if issue else ()
+    cmnd_text = row["cmnd"].strip()
+    if cmnd_text:  # the registry's own record of the old identity card number (optional column)
+        ids, issues = _registry_old_id(ids, issues, cmnd_text)
     ward_text = row["ward_code"].strip()
     hit = ctx.wards.get(int(ward_text)) if ward_text.isdigit() and ward_text.isascii() else None
     if hit is None:
@@ -325,7 +366,7 @@ def validate_person(row: dict[str, str], ctx: Context) -> Valid:
         raise Rejected("zalo_id", f"longer than {_PERSON_LIMITS['zalo_id']} characters")
     shown, key_of_name = names(raw_name)
     norm = {
-        "pid": pid,
+        **ids,
         "full_name": shown,
         "name_key": key_of_name,
         "birth_date": birth_text,
@@ -340,7 +381,26 @@ def validate_person(row: dict[str, str], ctx: Context) -> Valid:
     }
     if legacy is not None:
         norm["ward_code_received"] = legacy
-    return Valid(key, norm, pid, pid, legacy, ambiguous)
+    return Valid(key, norm, pid, pid, legacy, ambiguous, issues)
+
+
+def _registry_old_id(ids: dict, issues: tuple[IdIssue, ...], text: str) -> tuple[dict, tuple[IdIssue, ...]]:
+    """Add the registry's old identity card number (``cmnd`` column) as the record's ``old_id``.
+
+    9 digits, or 12 (the 12-digit CMND of 2012-2016); anything else is kept only in the raw
+    record and flagged. An old number sent in the ``pid`` column is the ``old_id`` already.
+    """
+    if len(text) > MAX_TEXT:
+        raise Rejected("cmnd", f"longer than {MAX_TEXT} characters")
+    reading = read_identifier(text)
+    digits = reading.value if reading is not None and reading.kind != "unverified" else None
+    if digits is None or len(digits) not in (9, 12):
+        return ids, (*issues, ("cmnd", "unverified", "số CMND không đọc được: chỉ giữ trong bản ghi gốc / "
+                                                     "not an old identity card number: kept in the record as sent only"))
+    if ids.get("old_id") not in (None, digits):
+        return ids, (*issues, ("cmnd", "unverified", "hai số CMND khác nhau ở cột pid và cmnd / "
+                                                     "two different old identity card numbers in pid and cmnd"))
+    return {**ids, "old_id": digits}, issues
 
 
 _PERSON_LIMITS = {"full_name": 120, "ethnicity": 40, "household_code": 40, "zalo_id": 64}
@@ -381,18 +441,19 @@ def validate_household(row: dict[str, str], ctx: Context) -> Valid:
         raise Rejected("area_type", f"{area!r} must be rural or urban")
     survey_text = optional(row, "survey_date")
     survey = past_date(survey_text, "survey_date", ctx, earliest=dt.date(2000, 1, 1)) if survey_text else None
+    ids, issue = parse_pid(optional(row, "head_pid"), "head_pid", None, None)
     norm = {
         "household_code": code,
         "ward_code": ward,
         "area_type": area,
-        "pid": parse_pid(optional(row, "head_pid"), "head_pid", None, None),
+        **ids,
         "income_per_person": parse_int(optional(row, "income_per_person"), "income_per_person", 0, 10**10),
         "survey_date": survey.isoformat() if survey else None,
         "deprivations": {name: parse_flag(row[name], name) for name in DEPRIVATION_INDICATORS},
     }
     if legacy is not None:
         norm["ward_code_received"] = legacy
-    return Valid(key, norm, code, norm["pid"], legacy, ambiguous)
+    return Valid(key, norm, code, norm["pid"], legacy, ambiguous, (issue,) if issue else ())
 
 
 def validate_licence(row: dict[str, str], ctx: Context) -> Valid:
@@ -423,6 +484,7 @@ def validate_licence(row: dict[str, str], ctx: Context) -> Valid:
         "issued_on": issued.isoformat(), "expires_on": expires.isoformat() if expires else None,
         "issuing_agency": required(row, "issuing_agency"),
     }
+    lenient_phone(row, norm)
     return _finish(key, norm, f"{kind}:{number}")
 
 
@@ -489,14 +551,15 @@ CSV_FEEDS: dict[str, CsvFeed] = {
     for f in (
         CsvFeed("persons", ("source_key", "pid", "full_name", "birth_date", "sex", "ethnicity", "ward_code",
                             "household_code", "phone", "email", "zalo_id", "death_date"),
-                ("population",), validate_person, "population registry"),
+                ("population",), validate_person, "population registry", optional_columns=("cmnd",)),
         CsvFeed("households", ("source_key", "household_code", "ward_code", "area_type", "head_pid",
                                "income_per_person", "survey_date", *DEPRIVATION_INDICATORS),
                 ("population", "commune", "agriculture"), validate_household, "poverty review results"),
         CsvFeed("licences", ("source_key", "kind", "licence_class", "number", "holder_pid", "holder_name",
                              "holder_birth_date", "holder_sex", "holder_ward_code", "issued_on", "expires_on",
                              "issuing_agency"),
-                ("police", "health", "tourism", "agriculture", "construction"), validate_licence, "licences and cards"),
+                ("police", "health", "tourism", "agriculture", "construction"), validate_licence, "licences and cards",
+                optional_columns=("phone",)),
         CsvFeed("schools", ("source_key", "school_code", "name", "level", "ward_code", "catchment_wards"),
                 ("education",), validate_school, "schools and catchments", links_person=False),
         CsvFeed("utilities", ("source_key", "utility", "customer_no", "holder_pid", "holder_name",

@@ -39,18 +39,18 @@ from typing import BinaryIO, Callable, Iterator
 
 import psycopg
 from orjson import dumps as _orjson
-from sqlalchemy import bindparam, insert, select, text
+from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from chudong.db import UTCDateTime
-from chudong.geo.service import ward_lookup_table
+from chudong.geo.service import WardNames, ward_lookup_table
 from chudong.ingest import bulk
-from chudong.ingest.feeds import CSV_FEEDS, FHIR_FEEDS, Context, Rejected, Valid, feed_agency_kinds
+from chudong.ingest.feeds import CSV_FEEDS, FHIR_FEEDS, Context, IdIssue, Rejected, Valid, feed_agency_kinds
 from chudong.ingest.reader import FileRejected, UnknownFeed, read_csv
 from chudong.kit import clock
-from chudong.kit.errors import Forbidden, NotFound
+from chudong.kit.errors import ChudongError, Forbidden, NotFound
 from chudong.privacy.crypto import keyring
-from chudong.registry.models import NORMALISED_SEALED, Agency, IngestRejection, IngestRun
+from chudong.registry.models import NORMALISED_SEALED, Agency, IngestRejection, IngestRun, QualityIssue
 
 CHUNK = 10_000  # records per chunk: 10k filled the pipeline sooner than 20k (22.2k vs 21.0k rec/s, 4 runs each)
 RECORD_PREVIEW = 500  # characters of a rejected record kept in the report
@@ -109,6 +109,7 @@ class RunResult:
     rejected: int = 0
     file_error: str | None = None
     rejections: list[RejectionRow] = field(default_factory=list)
+    refusal: ChudongError | None = None  # why the whole body was refused (its HTTP status), when it was
 
     def summary(self) -> dict:
         """Return the counts as a JSON-ready dict (the HTTP response body)."""
@@ -134,7 +135,8 @@ DOMAIN_COLUMNS: dict[str, list[tuple[str, str]]] = {
     # persons: the plain columns first, then the sealed ones with their search hashes (see CsvRun.row)
     "persons": [("full_name", "text"), ("name_key", "text"), ("birth_date", "date"), ("sex", "text"),
                 ("ethnicity", "text"), ("household_code", "text"), ("zalo_id", "text"), ("death_date", "date"),
-                ("phone", "text"), ("phone_hash", "text"), ("email", "text"), ("email_hash", "text")],
+                ("phone", "text"), ("phone_hash", "text"), ("email", "text"), ("email_hash", "text"),
+                ("old_id", "text"), ("old_id_hash", "text")],
     "households": [("household_code", "text"), ("area_type", "text"), ("income_per_person", "text"),
                    ("survey_date", "date"), ("deprivations", "json")],
     "licences": [("kind", "text"), ("licence_class", "text"), ("number", "text"), ("issued_on", "date"),
@@ -145,7 +147,9 @@ DOMAIN_COLUMNS: dict[str, list[tuple[str, str]]] = {
 }
 JSON_DOMAIN = {"deprivations", "catchment", "details"}
 SEALED_DOMAIN = {"income_per_person": "income"}  # domain columns (other than the persons') stored sealed
-PERSON_SEALED = ("phone", "email")  # sealed persons columns, each followed by its search hash
+PERSON_SEALED = ("phone", "email", "old_id")  # sealed persons columns, each followed by its search hash
+# the search-hash kind of each (an old identity card number is searched like a personal ID)
+_BLIND_KIND = {"pid": "pid", "phone": "phone", "email": "email", "old_id": "pid"}
 
 # run before the source records are written (persons: the golden record points at them)
 BEFORE_SQL: dict[str, list[str]] = {
@@ -160,15 +164,21 @@ BEFORE_SQL: dict[str, list[str]] = {
         # The household is looked up per record (an index probe), not joined: the stage has no
         # statistics, and hashing a whole province's households for every chunk would not scale.
         """INSERT INTO person (id, pid, pid_hash, full_name, name_key, birth_date, sex, ethnicity, ward_code,
-                               household_id, phone, phone_hash, email, email_hash, zalo_id, death_date, source_record_id)
+                               household_id, phone, phone_hash, email, email_hash, zalo_id, death_date, source_record_id,
+                               old_id, old_id_hash)
            SELECT s.person_id, s.pid, s.pid_hash, s.full_name, s.name_key, s.birth_date, s.sex, s.ethnicity,
                   s.ward_code, (SELECT h.id FROM household h WHERE h.code = s.household_code),
-                  s.phone, s.phone_hash, s.email, s.email_hash, s.zalo_id, s.death_date, s.rec_id
+                  s.phone, s.phone_hash, s.email, s.email_hash, s.zalo_id, s.death_date, s.rec_id,
+                  s.old_id, s.old_id_hash
            FROM {stg} s WHERE s.person_new = 1""",
+        # a person first known without a usable ID number gets it from a later record; a later
+        # record without one (or without an old number) never erases what the registry had
         """UPDATE person SET full_name = s.full_name, name_key = s.name_key, birth_date = s.birth_date, sex = s.sex,
              ethnicity = s.ethnicity, ward_code = s.ward_code, household_id = s.household_id, phone = s.phone,
              phone_hash = s.phone_hash, email = s.email, email_hash = s.email_hash, zalo_id = s.zalo_id,
-             death_date = s.death_date, source_record_id = s.rec_id
+             death_date = s.death_date, source_record_id = s.rec_id,
+             pid = COALESCE(s.pid, person.pid), pid_hash = COALESCE(s.pid_hash, person.pid_hash),
+             old_id = COALESCE(s.old_id, person.old_id), old_id_hash = COALESCE(s.old_id_hash, person.old_id_hash)
            FROM (SELECT s.*, (SELECT h.id FROM household h WHERE h.code = s.household_code) AS household_id
                  FROM {stg} s WHERE s.person_new = 0) s
            WHERE person.id = s.person_id""",
@@ -283,7 +293,7 @@ def _bind(sql: str, stg: str, now: bool = False, own_person: bool = False, pg: b
 # line but for the person's household id (last), which the writer adds once the households exist.
 _DIRECT_PERSON_PLAIN = ("full_name", "name_key", "birth_date", "sex", "ethnicity", "zalo_id", "death_date")
 _DIRECT_PERSON_COPY = (f"COPY person (id, source_record_id, pid, pid_hash, {', '.join(_DIRECT_PERSON_PLAIN)}, "
-                       "ward_code, phone, phone_hash, email, email_hash, household_id) FROM STDIN")
+                       "ward_code, phone, phone_hash, email, email_hash, old_id, old_id_hash, household_id) FROM STDIN")
 _DIRECT_SOURCE_COPY = ("COPY source_record (id, person_id, received_at, link_method, link_probability, run_id, feed, "
                        "agency_code, source_key, content_hash, raw, normalised) FROM STDIN")
 _DIRECT_HOUSEHOLDS = """INSERT INTO household (code, ward_code, area_type)
@@ -299,6 +309,9 @@ Direct = tuple[int, int, str, str, str | None, int | None, str]
 # (valid record, normalised JSON, content hash, the record as received, direct path lines or None)
 Pending = tuple[Valid, str, str, dict[str, str], Direct | None]
 
+
+# a stored record's person when that person has no personal ID number (else NULL)
+_WITHOUT_PID = "(SELECT p.id FROM person p WHERE p.id = r.person_id AND p.pid_hash IS NULL)"
 
 _DRAW_IDS = ("SELECT min(i), max(i), CASE WHEN max(i) - min(i) + 1 = count(*) THEN NULL ELSE array_agg(i) END "
              "FROM (SELECT nextval(%s) AS i FROM generate_series(1, %s)) n")
@@ -377,7 +390,7 @@ class CsvRun:
         # (flush: the writer thread on PostgreSQL), the content hasher by the validating thread
         self.seal = self.ring.batch_sealer().seal
         self.content_hash = self.ring.content_hasher()
-        self.blind = {kind: self.ring.hasher(kind) for kind in ("pid", *PERSON_SEALED)}
+        self.blind = {name: self.ring.hasher(kind) for name, kind in _BLIND_KIND.items()}
         self.sealed_fields = [(name, kind) for name, kind in NORMALISED_SEALED]
         self.stage = bulk.Stage(session, f"ingest_stage_{feed}", COMMON + self.domain)
         self.pg = self.stage.pg
@@ -439,8 +452,9 @@ class CsvRun:
         digest = self.content_hash(normalised)
         # (once a chunk turned out to hold stored records, e.g. a re-send, later records are not
         # prepared for the direct path: most will be unchanged, and the staged path takes the rest)
-        direct = (self.prepare(valid, normalised, digest, raw)
-                  if self.direct and self.all_new and not valid.ward_ambiguous else None)
+        # (a record without a usable ID number, or with an identifier to flag, takes the staged path)
+        direct = (self.prepare(valid, normalised, digest, raw) if self.direct and self.all_new and not
+                  valid.ward_ambiguous and valid.pid is not None and not valid.id_issues else None)
         self.pending.append((valid, normalised, digest, raw, direct))
         if len(self.pending) >= self.chunk_size:
             chunk, self.pending = self.pending, []
@@ -462,7 +476,7 @@ class CsvRun:
         if self.plain_domain is not None:  # persons: the plain domain columns are keys of the record
             personal = []
             for name in PERSON_SEALED:
-                value = norm[name]
+                value = norm.get(name)
                 personal += (sealed.get(name), self.blind[name](value) if value is not None else None)
             return (*head, *self.plain_domain(norm), *personal)
         domain = []
@@ -508,7 +522,7 @@ class CsvRun:
         norm = valid.normalised
         seal, blind = self.seal_here, self.blind
         pid = valid.pid
-        if norm.keys().isdisjoint(_OTHER_SEALED) and norm["pid"] == pid:
+        if norm.keys().isdisjoint(_OTHER_SEALED) and norm["pid"] == pid and norm.get("old_id") is None:
             pid_sealed = seal(pid, "pid")
             sealed = {"pid": pid_sealed}
             phone, email = norm["phone"], norm["email"]
@@ -520,21 +534,25 @@ class CsvRun:
                 email = f"{email_sealed}\t{blind['email'](email)}"
             stored = dumps_flat({**norm, **sealed})
             raw_sealed = seal(dumps_texts(raw), "record")
+            old_id = None
         else:
             stored, sealed, pid_sealed, raw_sealed = self.sealed(valid, normalised, raw, seal)
-            phone, email = (None if norm[name] is None else f"{sealed[name]}\t{blind[name](norm[name])}"
-                            for name in PERSON_SEALED)
+            phone, email, old_id = (None if norm.get(name) is None else f"{sealed[name]}\t{blind[name](norm[name])}"
+                                    for name in PERSON_SEALED)
         pid_hash = blind["pid"](pid)
         ward = norm["ward_code"]
         person = (f"{person_id}\t{rid}\t{pid_sealed}\t{pid_hash}\t{bulk.copy_line(self.person_name(norm))}\t"
                   f"{NULL if ward is None else ward}\t{_NULL2 if phone is None else phone}\t"
-                  f"{_NULL2 if email is None else email}\t")
+                  f"{_NULL2 if email is None else email}\t{_NULL2 if old_id is None else old_id}\t")
         source = (f"{rid}\t{person_id}\t{self.direct_constant}\t{bulk.copy_field(valid.source_key)}\t{digest}\t"
                   f"{raw_sealed}\t{bulk.copy_field(stored)}")
         return rid, person_id, person, source, norm["household_code"], ward, pid_hash
 
-    def stored(self, keys: list[str]) -> dict[str, tuple[int, str]]:
-        """Return {source key: (record id, content hash)} of this agency's stored records among ``keys``."""
+    def stored(self, keys: list[str]) -> dict[str, tuple[int, str, int | None]]:
+        """Return {source key: (record id, content hash, person id)} of this agency's stored records among ``keys``.
+
+        (persons feed: the person id only when that person has no ID number yet, else None)
+        """
         conn = self.session.connection()
         feed, agency = self.feed.name, self.agency
         if self.pg:
@@ -543,19 +561,20 @@ class CsvRun:
                 # (which it prefers once the table has statistics: linear per chunk, quadratic per file)
                 # (the keys travel as one text: adapting a 10,000-item list costs ~1 µs a key in
                 # Python; a source key cannot hold a newline)
-                cur.execute("SELECT r.source_key, r.id, r.content_hash FROM unnest(string_to_array(%s, E'\\n')) "
-                            "AS k(key), LATERAL (SELECT r.source_key, r.id, r.content_hash FROM source_record r "
+                cur.execute(f"SELECT r.source_key, r.id, r.content_hash, {_WITHOUT_PID} "
+                            "FROM unnest(string_to_array(%s, E'\\n')) AS k(key), "
+                            "LATERAL (SELECT r.source_key, r.id, r.content_hash, r.person_id FROM source_record r "
                             "WHERE r.feed = %s AND r.agency_code = %s AND r.source_key = k.key LIMIT 1) r",
                             ("\n".join(keys), feed, agency))
-                return {k: (i, h) for k, i, h in cur}
-        out: dict[str, tuple[int, str]] = {}
+                return {k: (i, h, p) for k, i, h, p in cur}
+        out: dict[str, tuple[int, str, int | None]] = {}
         for i in range(0, len(keys), 500):  # SQLite's default limit on bound parameters is 999
             batch = keys[i:i + 500]
             marks = ", ".join("?" for _ in batch)
             rows = conn.exec_driver_sql(
-                f"SELECT source_key, id, content_hash FROM source_record WHERE feed = ? AND agency_code = ? "
-                f"AND source_key IN ({marks})", (feed, agency, *batch))
-            out.update({k: (rid, h) for k, rid, h in rows})
+                f"SELECT r.source_key, r.id, r.content_hash, {_WITHOUT_PID} FROM source_record r "
+                f"WHERE r.feed = ? AND r.agency_code = ? AND r.source_key IN ({marks})", (feed, agency, *batch))
+            out.update({k: (rid, h, p) for k, rid, h, p in rows})
         return out
 
     def new_ids(self, table: str, n: int) -> list[int]:
@@ -613,7 +632,7 @@ class CsvRun:
             return
         # new records prepared for the direct path come numbered; the others draw their ids here
         fresh = iter(self.new_ids("source_record", sum(1 for item, rid in todo if rid is None and item[4] is None)))
-        persons: dict[str, tuple[int, int]] = {}  # pid → (person id, 1 when new)
+        persons: dict[str, tuple[int, int]] = {}  # source key → (person id, 1 when new)
         blind = self.blind["pid"]
         hashes = {item[0].pid: item[4][6] if item[4] is not None else blind(item[0].pid)
                   for item, _ in todo if item[0].pid is not None}
@@ -621,22 +640,35 @@ class CsvRun:
             known = self.person_ids(hashes)
             # the next chunk is probably like this one: all new (a first load) or not (a re-send)
             self.all_new = self.direct and not stored and not known
+            # the person of a record: the one with its ID number, else the one its stored record made
+            # when that one has no ID number yet (a person first sent without a usable one), else a
+            # new one (a stored record that now carries another ID number describes another person)
+            theirs = {}
+            for item, rid in todo:
+                valid = item[0]
+                person = known.get(valid.pid) if valid.pid is not None else None
+                if person is None and rid is not None:
+                    person = stored[valid.source_key][2]
+                theirs[valid.source_key] = person
             fresh_people = iter(self.new_ids("person", sum(1 for item, _ in todo
-                                                           if item[4] is None and item[0].pid not in known)))
+                                                           if item[4] is None and theirs[item[0].source_key] is None)))
             for item, _ in todo:
-                pid = item[0].pid
-                persons[pid] = ((known[pid], 0) if pid in known else
-                                (item[4][1] if item[4] is not None else next(fresh_people), 1))
+                person = theirs[item[0].source_key]
+                persons[item[0].source_key] = ((person, 0) if person is not None else
+                                               (item[4][1] if item[4] is not None else next(fresh_people), 1))
         updated = 0
         rows = []
         direct: list[Direct] = []
+        flagged: list[tuple[int, int, int | None, Valid]] = []  # (record id, 1 when new, person id, record)
         for (valid, normalised, digest, raw, lines), rid in todo:
             if rid is None:
                 rid, new = lines[0] if lines is not None else next(fresh), 1
             else:
                 new = 0
                 updated += 1
-            person_id, person_new = persons.get(valid.pid, (None, None)) if persons else (None, None)
+            person_id, person_new = persons.get(valid.source_key, (None, None)) if persons else (None, None)
+            if valid.id_issues or not new:
+                flagged.append((rid, new, person_id, valid))
             if lines is not None and new and person_new:
                 direct.append(lines)
                 continue
@@ -648,6 +680,9 @@ class CsvRun:
             self.write_direct(direct)
         if rows:
             self.write(rows)
+        if flagged:
+            write_id_issues(self.session, self.agency, self.now,
+                            [(rid, new, person_id, valid.id_issues) for rid, new, person_id, valid in flagged])
 
     def flush_new(self, pending: list[Pending]) -> bool:
         """Write a chunk assumed to be all new records of new persons; False (nothing written) when not.
@@ -706,6 +741,40 @@ class CsvRun:
         for sql in AFTER_SQL.get(self.feed.name, []):
             s.execute(bind(sql))
         s.execute(bind(_AMBIGUOUS_WARDS, now=True, own_person=own), {"agency": self.agency, "now": self.now})
+
+
+def write_id_issues(session: Session, agency: str, now: dt.datetime,
+                    records: list[tuple[int, int, int | None, tuple[IdIssue, ...]]]) -> None:
+    """Raise a data-quality issue per identifier kept but not read cleanly; resolve those a new version fixed.
+
+    ``records``: (source record id, 1 when new, person id, its issues). An issue (kind
+    ``identifier``: field as sent, class in ``value_b``, reason in ``detail``) stays open while the
+    agency's record still has it; a re-sent record whose identifier now reads cleanly resolves it.
+    """
+    resend = [rid for rid, new, _, _ in records if not new]
+    open_now: dict[tuple[int, str, str | None], int] = {}
+    closed: set[tuple[int, str, str | None]] = set()  # dismissed by a steward (or resolved): not raised again
+    for i in range(0, len(resend), 500):
+        for issue_id, rid, fld, cls, status in session.execute(
+                select(QualityIssue.id, QualityIssue.source_b, QualityIssue.field, QualityIssue.value_b,
+                       QualityIssue.status)
+                .where(QualityIssue.kind == "identifier", QualityIssue.source_b.in_(resend[i:i + 500]))):
+            if status == "open":
+                open_now[(rid, fld, cls)] = issue_id
+            elif status == "dismissed":
+                closed.add((rid, fld, cls))
+    new: list[dict] = []
+    for rid, _, person_id, issues in records:
+        for fld, cls, why in issues:
+            if open_now.pop((rid, fld[:40], cls), None) is None and (rid, fld[:40], cls) not in closed:
+                new.append({"kind": "identifier", "person_id": person_id, "field": fld[:40], "value_a": None,
+                            "source_a": None, "value_b": cls, "source_b": rid, "agency_code": agency,
+                            "status": "open", "detail": why, "created_at": now})
+    if open_now:  # what the new versions no longer have
+        session.execute(update(QualityIssue).where(QualityIssue.id.in_(list(open_now.values())))
+                        .values(status="resolved"))
+    if new:
+        session.execute(insert(QualityIssue), new)
 
 
 class _ChunkWriter:
@@ -839,12 +908,12 @@ def _ingest_csv(session: Session, feed: str, agency: Agency, stream: BinaryIO, f
         raise FileRejected(f"the {feed} feed takes HL7 FHIR R4 Bundles (JSON or NDJSON), not CSV", field="feed")
     run = _start_run(session, feed, agency, file_name)
     spec = CSV_FEEDS[feed]
-    ctx = Context(clock.today(), ward_lookup_table(session))
+    ctx = today_context(session)
     savepoint = session.begin_nested()
     state = CsvRun(session, feed, agency.code, run, chunk_size)
     try:
         validate = spec.validate
-        for line, record, fields in read_csv(stream, spec.columns, progress):
+        for line, record, fields in read_csv(stream, spec.columns, progress, spec.optional_columns):
             if isinstance(record, int):
                 state.reject(line, None, "(record)",
                              f"has {record} fields, the header has {len(spec.columns)}", fields)
@@ -916,5 +985,6 @@ def run_rejections(session: Session, run_id: int) -> list[RejectionRow]:
 
 
 def today_context(session: Session) -> Context:
-    """Return the validation context for today (used by tests and the FHIR feeds)."""
-    return Context(clock.today(), ward_lookup_table(session))
+    """Return the validation context for today: the ward codes and the ward names."""
+    table = ward_lookup_table(session)
+    return Context(clock.today(), table, WardNames.load(session, table))

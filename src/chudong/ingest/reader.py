@@ -55,8 +55,13 @@ class _Counting(io.RawIOBase):
 
 
 def read_csv(stream: BinaryIO, columns: tuple[str, ...],
-             progress: Callable[[int], None] | None = None) -> Iterator[tuple[int, dict[str, str] | int, list[str]]]:
-    """Yield (line, row dict or the wrong field count, raw fields) for each record of a CSV feed."""
+             progress: Callable[[int], None] | None = None,
+             optional: tuple[str, ...] = ()) -> Iterator[tuple[int, dict[str, str] | int, list[str]]]:
+    """Yield (line, row dict or the wrong field count, raw fields) for each record of a CSV feed.
+
+    ``optional`` columns (added to a feed after its version 1) may be absent from the header: every
+    row then holds them as empty text, so old files still load.
+    """
     buffered = io.BufferedReader(_Counting(stream, progress), buffer_size=1 << 20)
     head = buffered.peek(4)[:4]
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -72,7 +77,7 @@ def read_csv(stream: BinaryIO, columns: tuple[str, ...],
             raise FileRejected("the file is empty; a feed file starts with its header row", field="file") from None
         names = [h.strip().lower() for h in header]
         missing = [c for c in columns if c not in names]
-        unknown = [h for h in names if h not in columns]
+        unknown = [h for h in names if h not in columns and h not in optional]
         if missing or unknown or len(set(names)) != len(names):
             parts = []
             if missing:
@@ -81,10 +86,13 @@ def read_csv(stream: BinaryIO, columns: tuple[str, ...],
                 parts.append(f"unknown columns: {', '.join(unknown)}")
             if len(set(names)) != len(names):
                 parts.append("a column appears twice")
+            extra = f" (optional: {','.join(optional)})" if optional else ""
             raise FileRejected(
-                f"header row does not match the feed format (v1): {'; '.join(parts)}; expected {','.join(columns)}",
+                f"header row does not match the feed format (v1): {'; '.join(parts)}; expected {','.join(columns)}"
+                f"{extra}",
                 field="header",
             )
+        absent = {c: "" for c in optional if c not in names}
         width = len(names)
         for fields in reader:
             if not fields:
@@ -92,7 +100,10 @@ def read_csv(stream: BinaryIO, columns: tuple[str, ...],
             if len(fields) != width:
                 yield reader.line_num, len(fields), fields
                 continue
-            yield reader.line_num, dict(zip(names, fields)), fields
+            row = dict(zip(names, fields))
+            if absent:
+                row.update(absent)
+            yield reader.line_num, row, fields
     except UnicodeDecodeError as exc:
         raise FileRejected(
             f"the file is not valid UTF-8 (after line {reader.line_num}: {exc.reason} at byte "

@@ -1,7 +1,8 @@
 """Vietnamese phone numbers: accept the forms agencies send, store E.164 (+84...).
 
-Accepted: ``+84…``, ``84…``, ``0…``, with spaces, dots, dashes or brackets, and the old
-11-digit mobile numbers renumbered in 2018 (e.g. 0168… → 038…). Mobile numbers are 10
+Accepted: ``+84…``, ``84…``, ``0…``, with spaces, dots, dashes or brackets, the old
+11-digit mobile numbers renumbered in 2018 (e.g. 0168… → 038…, also as +84 168…), and a
+number whose leading zero a spreadsheet export dropped (``905123456``, ``1688123456``). Mobile numbers are 10
 digits starting 03, 05, 07, 08, 09; landlines start 02 (11 digits with area code).
 """
 
@@ -34,6 +35,9 @@ def normalise_phone(text: str) -> str:
         national = "0" + raw[3:]
     elif raw.startswith("84") and len(raw) in (11, 12):
         national = "0" + raw[2:]
+    elif raw.isascii() and raw.isdigit() and (
+            (len(raw) == 9 and raw[0] in "35789") or (len(raw) == 10 and "0" + raw[:3] in OLD_MOBILE_PREFIXES)):
+        national = "0" + raw  # the leading zero lost in a spreadsheet
     else:
         national = raw
     if not (national.isascii() and national.isdigit()):

@@ -30,7 +30,10 @@ from typing import Literal
 import duckdb
 import pandas as pd
 
-from chudong.kit.names import SURNAMES
+from chudong.kit.dates import PLACEHOLDER_BEFORE, parse_dates
+from chudong.kit.names import FAMILY_NAMES, MOJIBAKE_HINT, PLACEHOLDER_PATTERN, REGIONAL_VARIANTS, SURNAMES, repair_name
+from chudong.kit.pid import EXACT_CLASSES, read_identifier
+from chudong.kit.phones import InvalidPhone, normalise_phone
 
 Decision = Literal["pid", "auto", "review", "none"]
 
@@ -47,6 +50,10 @@ UNRECOGNISABLE_SHARE = 0.02
 
 RECORD_COLUMNS = ("record_id", "full_name", "birth_date", "sex", "ward_code", "phone", "pid")
 PERSON_COLUMNS = ("person_id", "full_name", "birth_date", "sex", "ward_code", "phone", "pid")
+OPTIONAL_COLUMNS = ("pid_class", "old_id")
+"""Optional on both sides. Records: ``pid_class`` (``chudong.kit.pid`` classes; a ``pid`` without
+one is read as sent with ``read_identifier``) and ``old_id`` (an old CMND number).
+Persons: ``old_id``, the old CMND numbers the registry holds."""
 RESULT_COLUMNS = ("record_id", "person_id", "probability", "decision")
 
 _log = logging.getLogger(__name__)
@@ -56,13 +63,16 @@ def _sql_str_list(words: frozenset[str]) -> str:
     return "[" + ", ".join(f"'{w}'" for w in sorted(words)) + "]"
 
 
+_REGIONAL_SQL = " ".join(
+    f"WHEN starts_with(k || ' ', '{a} ') THEN '{b}' || k[{len(a) + 1}:]" for a, b in sorted(REGIONAL_VARIANTS.items())
+)
 # The SQL twin of kit.names.match_key + family_first; tests/linkage checks they agree.
 _MACROS = rf"""
 CREATE OR REPLACE MACRO lk_match(s) AS trim(regexp_replace(
   replace(replace(replace(replace(regexp_replace(replace(regexp_replace(
   regexp_replace(regexp_replace(regexp_replace(
     trim(regexp_replace(regexp_replace(
-      lower(strip_accents(replace(replace(nfc_normalize(coalesce(s, '')), 'đ', 'd'), 'Đ', 'D'))),
+      lower(strip_accents(replace(replace(replace(replace(nfc_normalize(coalesce(s, '')), 'đ', 'd'), 'Đ', 'D'), 'ð', 'd'), 'Ð', 'D'))),
       '[0-9]', '', 'g'), '[^a-z]+', ' ', 'g')),
     '\bdd', 'd', 'g'), '[fjz]', '', 'g'), '\btr', 'T', 'g'),
   '([a-z])[sxr]+', '\1', 'g'), 'T', 'tr'),
@@ -72,29 +82,38 @@ CREATE OR REPLACE MACRO lk_family_first(k) AS (
   WITH t AS (SELECT string_split(k, ' ') AS w)
   SELECT CASE
     WHEN k = '' THEN k
-    WHEN list_contains({_sql_str_list(SURNAMES)}, w[1]) THEN k
+    WHEN list_contains({_sql_str_list(FAMILY_NAMES)}, w[1]) THEN k
     WHEN coalesce(list_position(list_transform(w, lambda x: list_contains({_sql_str_list(SURNAMES)}, x)), true), 0) = 0 THEN k
     ELSE array_to_string(list_concat(
       w[list_position(list_transform(w, lambda x: list_contains({_sql_str_list(SURNAMES)}, x)), true):],
       w[:list_position(list_transform(w, lambda x: list_contains({_sql_str_list(SURNAMES)}, x)), true) - 1]), ' ')
   END FROM t);
+CREATE OR REPLACE MACRO lk_regional(k) AS CASE {_REGIONAL_SQL} ELSE k END;
 """
 
 _PREPARE = """
 CREATE OR REPLACE TABLE {out} AS
 WITH k AS (
   SELECT CAST({id_col} AS BIGINT) AS unique_id,
-         lk_family_first(lk_match(full_name)) AS nk,
+         CASE WHEN NOT regexp_matches(lk_match(full_name), '{placeholder}')
+              THEN lk_family_first(lk_match(full_name)) END AS nk,
+         -- the given name as written, when written with diacritics (twins Hùng / Hưng)
+         CASE WHEN strip_accents(lower(list_last(string_split(trim(nfc_normalize(coalesce(full_name, ''))), ' '))))
+                   <> lower(list_last(string_split(trim(nfc_normalize(coalesce(full_name, ''))), ' ')))
+              THEN lower(list_last(string_split(trim(nfc_normalize(full_name)), ' '))) END AS giva,
          TRY_CAST(birth_date AS DATE) AS bdate,
          CASE WHEN lower(strip_accents(trim(CAST(sex AS VARCHAR)))) IN ('m', 'nam', 'male') THEN 'M'
               WHEN lower(strip_accents(trim(CAST(sex AS VARCHAR)))) IN ('f', 'nu', 'female') THEN 'F' END AS sex,
          TRY_CAST(ward_code AS INTEGER) AS ward,
          NULLIF(trim(CAST(phone AS VARCHAR)), '') AS phone,
-         CASE WHEN regexp_full_match(coalesce(CAST(pid AS VARCHAR), ''), '[0-9]{{12}}') THEN CAST(pid AS VARCHAR) END AS pid
+         CASE WHEN regexp_full_match(coalesce(CAST(pid AS VARCHAR), ''), '[0-9]{{12}}') THEN CAST(pid AS VARCHAR) END AS pid,
+         NULLIF(trim(CAST(old_id AS VARCHAR)), '') AS oid
   FROM {src}
-), w AS (SELECT *, string_split(nk, ' ') AS words FROM k)
+), w AS (SELECT *, string_split(coalesce(nk, ''), ' ') AS words FROM k)
 SELECT unique_id,
        NULLIF(nk, '') AS nk,
+       NULLIF(lk_regional(nk), '') AS nkr,
+       giva,
        NULLIF(array_to_string(list_sort(words), ' '), '') AS nks,
        NULLIF(words[1], '') AS fam,
        NULLIF(words[-1], '') AS giv,
@@ -104,7 +123,7 @@ SELECT unique_id,
        CASE WHEN day(bdate) <= 12 AND day(bdate) <> month(bdate)
             THEN make_date(year(bdate), day(bdate), month(bdate)) END AS bswap,
        (month(bdate) = 1 AND day(bdate) = 1) AS b0101,
-       sex, ward, phone, pid,
+       sex, ward, phone, pid, oid,
        CASE WHEN pid IS NOT NULL THEN substr(pid, 1, 9) END AS pid_head,
        CASE WHEN pid IS NOT NULL THEN substr(pid, 7, 6) END AS pid_tail
 FROM w
@@ -138,8 +157,12 @@ def _banded(label: str, condition: str, freq_col: str, m_level: float) -> list[t
 _NAME_LEVELS = [
     *_banded("exact name", "nk_l = nk_r", "nkf", 0.9),
     *_banded("same words reordered", "nks_l = nks_r", "nksf", 0.5),
-    *_banded("middle name missing on one side",
-             "fam_l = fam_r AND giv_l = giv_r AND (mid_l = '' OR mid_r = '')", "fgf", 0.5),
+    *_banded("middle name missing or cut to an initial on one side",
+             "fam_l = fam_r AND giv_l = giv_r AND (mid_l = '' OR mid_r = ''"
+             " OR (length(mid_l) = 1 AND starts_with(mid_r, mid_l)) OR (length(mid_r) = 1 AND starts_with(mid_l, mid_r)))",
+             "fgf", 0.5),
+    # Hoàng / Huỳnh, Vũ / Võ: the same family written the southern way; rarer than exact
+    *_banded("regional spelling of the family name", "nkr_l = nkr_r", "nkf", 0.04),
     ("close spelling", "jaro_winkler_similarity(nk_l, nk_r) >= 0.94", 0.05, 3e-3),
     ("similar spelling or same family and given name",
      "jaro_winkler_similarity(nk_l, nk_r) >= 0.85 OR (fam_l = fam_r AND giv_l = giv_r)", 0.02, 3e-2),
@@ -153,18 +176,28 @@ _DATE_LEVELS = [
     ("exact very common date", "bdate_l = bdate_r", 0.9 * _SHARE, 1e-3 * _SHARE),
     ("day and month swapped", "bswap_l = bdate_r", 0.04, 4e-5),
     # a 01-01 date is often "year only": then only the year is compared
-    ("same year, one side 01-01", "byear_l = byear_r AND (b0101_l OR b0101_r)", 0.05, 6e-4),
+    ("same year, one side a 01-01 placeholder",
+     f"byear_l = byear_r AND byear_l < {PLACEHOLDER_BEFORE} AND (b0101_l OR b0101_r)", 0.05, 6e-4),
     ("same year", "byear_l = byear_r", 0.02, 1.2e-2),
     ("different year", "ELSE", 0.01, 0.98736),
 ]
 _SEX_LEVELS = [("same sex", "sex_l = sex_r", 0.99, 0.5), ("different sex", "ELSE", 0.01, 0.5)]
 _WARD_LEVELS = [("same ward", "ward_l = ward_r", 0.88, 0.015), ("different ward", "ELSE", 0.12, 0.985)]
 _PHONE_LEVELS = [("same phone", "phone_l = phone_r", 0.8, 1e-5), ("different phone", "ELSE", 0.2, 0.99999)]
+# Identifiers by class (chudong.kit.pid): only valid / restored IDs are ``pid``; an ID that
+# disagrees with the record's birth year or sex (a parent's on a child's record) is not the
+# holder's and says nothing either way, so it is left out; an old CMND number is compared
+# with the registry's old numbers. A different, well-formed ID that is not one typo away is
+# near-conclusive: true matches carry one only after two slips, or a wrong copy.
 _PID_LEVELS = [
     ("same ID", "pid_l = pid_r", 0.85, 1e-6),
+    ("same old ID (CMND)", "oid_l = oid_r", 0.85, 1e-6),
     ("ID one typo apart", "damerau_levenshtein(pid_l, pid_r) <= 1", 0.13, 1e-5),
-    ("different ID", "ELSE", 0.02, 0.999989),
+    ("different ID", "pid_l IS NOT NULL AND pid_r IS NOT NULL", 2e-6, 0.99998),
+    # a person may have had more than one old card: a different old number weighs little
+    ("different old ID", "ELSE", 0.3, 0.99998),
 ]
+_PID_NULL = "(pid_l IS NULL OR pid_r IS NULL) AND (oid_l IS NULL OR oid_r IS NULL)"
 
 _BLOCKING_RULES = [
     "l.nks = r.nks AND l.byear = r.byear",
@@ -175,6 +208,8 @@ _BLOCKING_RULES = [
     "l.giv = r.giv AND l.byear = r.byear AND l.ward = r.ward",
     "l.bswap = r.bdate AND l.fam = r.fam",
     "l.pid = r.pid",
+    "l.oid = r.oid",
+    "l.nkr = r.nkr AND l.byear = r.byear",
     "l.nk = r.nk AND l.ward = r.ward",
     "l.fam = r.fam AND l.bdate = r.bdate AND l.sex = r.sex",
     # a mistyped ID keeps either its first nine or its last six digits
@@ -208,7 +243,7 @@ def splink_settings(prior: float) -> dict:
             _comparison("sex", _null("sex"), _SEX_LEVELS),
             _comparison("ward", _null("ward"), _WARD_LEVELS),
             _comparison("phone", _null("phone"), _PHONE_LEVELS),
-            _comparison("pid", _null("pid"), _PID_LEVELS),
+            _comparison("pid", _PID_NULL, _PID_LEVELS),
         ],
         "blocking_rules_to_generate_predictions": [
             {"blocking_rule": rule, "sql_dialect": "duckdb"} for rule in _BLOCKING_RULES
@@ -216,26 +251,86 @@ def splink_settings(prior: float) -> dict:
     }
 
 
+# The candidate has a twin and the record names another given name (or none, a newborn):
+# it may be the twin's record, which no score may decide.
+_TWIN_OTHER = """coalesce(p.twin AND (r.giv IS DISTINCT FROM p.giv
+                        OR (r.giva IS NOT NULL AND p.giva IS NOT NULL AND r.giva <> p.giva)), false)"""
+# Evidence beyond name, birth date and sex that agrees / disagrees with the candidate.
+_OTHER_AGREES = """coalesce(r.ward = p.ward, false) OR coalesce(r.phone = p.phone, false)
+    OR coalesce(damerau_levenshtein(r.pid, p.pid) <= 1, false) OR coalesce(r.oid = p.oid, false)"""
+_OTHER_DISAGREES = """coalesce(r.ward <> p.ward, false) OR coalesce(r.phone <> p.phone, false)
+    OR coalesce(damerau_levenshtein(r.pid, p.pid) > 1, false)"""
 # A matching ID is trusted only if the person it points to could be the record's holder.
 _PID_PLAUSIBLE = """
     (r.nk IS NULL OR p.nk IS NULL OR r.nk = p.nk OR r.nks = p.nks
      OR jaro_winkler_similarity(r.nk, p.nk) >= 0.88 OR (r.fam = p.fam AND r.giv = p.giv))
 AND (r.bdate IS NULL OR p.bdate IS NULL OR r.bdate = p.bdate OR r.bswap = p.bdate
      OR (r.byear = p.byear AND (r.b0101 OR p.b0101)))
-"""
+AND NOT """ + _TWIN_OTHER
 
 
 def _frame(df: pd.DataFrame, columns: tuple[str, ...], what: str) -> pd.DataFrame:
     missing = [c for c in columns if c not in df.columns]
     if missing:
         raise ValueError(f"{what} lacks columns {missing}")
-    out = df.loc[:, list(columns)]
+    out = df.loc[:, list(columns) + [c for c in OPTIONAL_COLUMNS if c in df.columns]].copy()
+    for col in OPTIONAL_COLUMNS:
+        if col not in out.columns:
+            out[col] = None
     # object columns made only of None confuse DuckDB's type sniffing: give them a type
-    for col in ("full_name", "sex", "phone", "pid"):
+    for col in ("full_name", "sex", "phone", "pid", "pid_class", "old_id"):
         out[col] = out[col].astype("string")
-    out["birth_date"] = pd.to_datetime(out["birth_date"], errors="coerce")
+    # mojibake cannot be undone in SQL: the few names carrying its signature are repaired here
+    damaged = out["full_name"].str.contains(MOJIBAKE_HINT, na=False)
+    if damaged.any():
+        out.loc[damaged, "full_name"] = out.loc[damaged, "full_name"].map(repair_name)
+    out["birth_date"] = parse_dates(out["birth_date"])
     out["ward_code"] = pd.to_numeric(out["ward_code"], errors="coerce").astype("Int64")
+    _phones_e164(out)
+    if what == "records":
+        _classify_ids(out)
     return out
+
+
+def _phones_e164(frame: pd.DataFrame) -> None:
+    """Bring phones not yet in E.164 to it (0…, 84…, pre-2018 11-digit); unreadable ones are dropped."""
+    phone = frame["phone"]
+    todo = phone.notna() & ~phone.str.fullmatch(r"\+84[0-9]{9,10}", na=False)
+    if todo.any():
+        frame.loc[todo, "phone"] = phone[todo].map(_phone_or_none).astype("string")
+
+
+def _phone_or_none(text: str) -> str | None:
+    try:
+        return normalise_phone(text)
+    except InvalidPhone:
+        return None  # not evidence either way; the feed's own validation reports it
+
+
+def _classify_ids(frame: pd.DataFrame) -> None:
+    """Keep in ``pid`` only IDs of the exact classes; move an old CMND number to ``old_id``.
+
+    A ``pid`` without a class is read as sent (``kit.pid.read_identifier``, with the record's
+    birth date and sex), so a parent's ID on a child's record is not used as the child's.
+    """
+    has = frame["pid"].notna() & (frame["pid"].str.strip() != "") & frame["pid_class"].isna()
+    if has.any():
+        sexes = frame["sex"].str.strip().str.lower().map(_SEX_CODES)
+        classes, values = [], []
+        for raw, born, sex in zip(frame.loc[has, "pid"], frame.loc[has, "birth_date"], sexes[has]):
+            reading = read_identifier(raw, None if pd.isna(born) else born.date(), None if pd.isna(sex) else sex)
+            classes.append(None if reading is None else reading.kind)
+            values.append(None if reading is None else reading.value)
+        frame.loc[has, "pid_class"] = pd.array(classes, dtype="string")
+        values = pd.Series(values, index=frame.index[has], dtype="string")
+        old = has & (frame["pid_class"] == "old_id")
+        frame.loc[old & frame["old_id"].isna(), "old_id"] = values[old[has].to_numpy()]
+        frame.loc[has, "pid"] = values
+    exact = frame["pid_class"].isin(list(EXACT_CLASSES)) | frame["pid_class"].isna()
+    frame.loc[~exact, "pid"] = None
+
+
+_SEX_CODES = {"m": "M", "nam": "M", "male": "M", "f": "F", "nữ": "F", "nu": "F", "female": "F"}
 
 
 def link_dataframe(
@@ -278,19 +373,26 @@ def link_dataframe(
                 _run(con, statement)
         con.register("records_src", records)
         con.register("persons_src", persons)
-        _run(con, _PREPARE.format(out="rec", src="records_src", id_col="record_id"))
-        _run(con, _PREPARE.format(out="per", src="persons_src", id_col="person_id"))
+        _run(con, _PREPARE.format(out="rec", src="records_src", id_col="record_id", placeholder=PLACEHOLDER_PATTERN))
+        _run(con, _PREPARE.format(out="per", src="persons_src", id_col="person_id", placeholder=PLACEHOLDER_PATTERN))
         # how common each value is in the registry (the person side of a pair)
         size = float(max(len(persons), NOMINAL_REGISTRY_SIZE))
         _run(con, f"""CREATE OR REPLACE TABLE per AS
                       SELECT *, count(*) OVER (PARTITION BY nk) / {size} AS nkf,
                              count(*) OVER (PARTITION BY nks) / {size} AS nksf,
                              count(*) OVER (PARTITION BY fam, giv) / {size} AS fgf,
-                             count(*) OVER (PARTITION BY bdate) / {size} AS bdf
+                             count(*) OVER (PARTITION BY bdate) / {size} AS bdf,
+                             -- a registered person with a same-family sibling born the same day
+                             -- in the same ward or on the same phone: a twin (or triplet)
+                             (fam IS NOT NULL AND bdate IS NOT NULL AND (
+                                count(*) OVER (PARTITION BY fam, bdate, ward) > 1
+                                OR (phone IS NOT NULL AND count(*) OVER (PARTITION BY fam, bdate, phone) > 1)))
+                               AS twin
                       FROM per""")
         _run(con, """CREATE OR REPLACE TABLE rec AS
                      SELECT *, CAST(NULL AS DOUBLE) AS nkf, CAST(NULL AS DOUBLE) AS nksf,
-                            CAST(NULL AS DOUBLE) AS fgf, CAST(NULL AS DOUBLE) AS bdf
+                            CAST(NULL AS DOUBLE) AS fgf, CAST(NULL AS DOUBLE) AS bdf,
+                            CAST(NULL AS BOOLEAN) AS twin
                      FROM rec""")
         con.unregister("records_src")
         con.unregister("persons_src")
@@ -311,7 +413,10 @@ def link_dataframe(
               SELECT record_id, person_id, mw,
                      max(mw) OVER (PARTITION BY record_id) AS top,
                      row_number() OVER (PARTITION BY record_id ORDER BY mw DESC, person_id) AS rk
-              FROM {predictions}
+              FROM {predictions} x
+              -- a twin whose given name is not the record's is no candidate at all
+              WHERE NOT EXISTS (SELECT 1 FROM per p JOIN rec r ON r.unique_id = x.record_id
+                                WHERE p.unique_id = x.person_id AND p.twin AND {_TWIN_OTHER})
             ), best AS (
               -- at most one candidate is the record's holder:
               -- P(j) = odds_j / (outside + Σ odds_k), the odds scaled by 2^-top against overflow
@@ -325,10 +430,14 @@ def link_dataframe(
             SELECT r.unique_id AS record_id,
                    CASE WHEN b.p >= {review_threshold} THEN b.person_id END AS person_id,
                    coalesce(b.p, 0.0) AS probability,
-                   CASE WHEN b.p >= {auto_threshold} THEN 'auto'
+                   CASE WHEN b.p >= {auto_threshold}
+                             -- name and birth date alone never link automatically when other
+                             -- evidence disagrees
+                             AND NOT (NOT ({_OTHER_AGREES}) AND ({_OTHER_DISAGREES})) THEN 'auto'
                         WHEN b.p >= {review_threshold} THEN 'review'
                         ELSE 'none' END AS decision
             FROM rest r LEFT JOIN (SELECT * FROM best WHERE rk = 1) b ON b.record_id = r.unique_id
+                        LEFT JOIN per p ON p.unique_id = b.person_id
             """
         ).df()
     finally:

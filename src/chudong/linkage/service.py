@@ -23,7 +23,14 @@ from sqlalchemy.orm import Session
 
 from chudong.kit import clock
 from chudong.kit.errors import ChudongError, NotFound
-from chudong.linkage.core import AUTO_LINK_THRESHOLD, PERSON_COLUMNS, RECORD_COLUMNS, REVIEW_THRESHOLD, link_dataframe
+from chudong.linkage.core import (
+    AUTO_LINK_THRESHOLD,
+    OPTIONAL_COLUMNS,
+    PERSON_COLUMNS,
+    RECORD_COLUMNS,
+    REVIEW_THRESHOLD,
+    link_dataframe,
+)
 from chudong.linkage.models import LinkReview
 from chudong.privacy.crypto import keyring
 from chudong.registry.models import Person, SourceRecord
@@ -51,7 +58,9 @@ class LinkQuery:
     sex: str | None  # M / F
     ward_code: int | None  # 2025 ward code
     phone: str | None  # E.164
-    pid: str | None  # as sent: 12-digit CCCD, 9-digit CMND, or mistyped
+    pid: str | None  # with pid_class: the 12-digit ID of a valid / restored one; without: as sent
+    pid_class: str | None = None  # chudong.kit.pid class; None: ``pid`` is read as sent
+    old_id: str | None = None  # an old CMND number the record carries
 
 
 @dataclass(frozen=True)
@@ -86,12 +95,12 @@ def load_persons(session: Session) -> pd.DataFrame:
     open_ = keyring().open
     stmt = select(
         Person.id, Person.full_name, Person.birth_date, Person.sex, Person.ward_code,
-        type_coerce(Person.phone, Text), type_coerce(Person.pid, Text),
+        type_coerce(Person.phone, Text), type_coerce(Person.pid, Text), type_coerce(Person.old_id, Text),
     )
     rows = [(i, name, born, sex, ward, None if phone is None else open_(phone, "phone"),
-             None if pid is None else open_(pid, "pid"))
-            for i, name, born, sex, ward, phone, pid in session.execute(stmt)]
-    return pd.DataFrame(rows, columns=list(PERSON_COLUMNS))
+             None if pid is None else open_(pid, "pid"), None if old is None else open_(old, "pid"))
+            for i, name, born, sex, ward, phone, pid, old in session.execute(stmt)]
+    return pd.DataFrame(rows, columns=[*PERSON_COLUMNS, "old_id"])
 
 
 def link_queries(
@@ -111,7 +120,8 @@ def link_queries(
         return []
     if len({q.record_id for q in queries}) != len(queries):
         raise ChudongError("record_id must be unique within one call", field="record_id")
-    records = pd.DataFrame([[getattr(q, c) for c in RECORD_COLUMNS] for q in queries], columns=list(RECORD_COLUMNS))
+    columns = [*RECORD_COLUMNS, *OPTIONAL_COLUMNS]
+    records = pd.DataFrame([[getattr(q, c) for c in columns] for q in queries], columns=columns)
     persons = load_persons(session)
     out = link_dataframe(records, persons, auto_threshold=auto_threshold, review_threshold=review_threshold)
     by_id = {

@@ -26,7 +26,8 @@ Mode = Literal["seal", "open", "rotate", "rehash", "check"]
 
 # fields of a normalised agency record sealed inside its JSON (name → kind); the model's copy is
 # chudong.registry.models.NORMALISED_SEALED (a test checks they agree)
-RECORD_FIELDS = {"pid": "pid", "cmnd": "pid", "insurance_no": "insurance", "phone": "phone", "email": "email",
+RECORD_FIELDS = {"pid": "pid", "pid_as_sent": "pid", "pid_mismatch": "pid", "old_id": "pid", "pid_unverified": "pid",
+                 "cmnd": "pid", "insurance_no": "insurance", "phone": "phone", "email": "email",
                  "income_per_person": "income"}
 
 
@@ -55,7 +56,9 @@ PROTECTED_0010: tuple[Protected, ...] = (
     Protected("ingest_rejection", "record", "record"),
     Protected("notification", "destinations", "contact", "values"),
 )
-PROTECTED: tuple[Protected, ...] = PROTECTED_0010
+PROTECTED: tuple[Protected, ...] = (*PROTECTED_0010,
+                                    # revision 20261205_0017 (added empty: nothing to seal)
+                                    Protected("person", "old_id", "pid", hash_column="old_id_hash"))
 
 
 def compact_json(obj: Any) -> str:

@@ -22,7 +22,9 @@ from chudong.db import Base, UTCDateTime
 from chudong.privacy.types import Sealed, SealedFields, SealedInt, blind_default, keep_search_hashes
 
 # fields of a normalised agency record that are sealed inside its JSON (name → kind)
-NORMALISED_SEALED = (("pid", "pid"), ("cmnd", "pid"), ("insurance_no", "insurance"), ("phone", "phone"),
+# (identifier fields: chudong.kit.pid's contract; ``cmnd`` is the key FHIR records stored before it)
+NORMALISED_SEALED = (("pid", "pid"), ("pid_as_sent", "pid"), ("pid_mismatch", "pid"), ("old_id", "pid"),
+                     ("pid_unverified", "pid"), ("cmnd", "pid"), ("insurance_no", "insurance"), ("phone", "phone"),
                      ("email", "email"), ("income_per_person", "income"))
 
 
@@ -69,12 +71,18 @@ class Person(Base):
               sqlite_where=text("phone_hash IS NOT NULL")),
         Index("ix_person_email_hash", "email_hash", postgresql_where=text("email_hash IS NOT NULL"),
               sqlite_where=text("email_hash IS NOT NULL")),
+        Index("ix_person_old_id_hash", "old_id_hash", postgresql_where=text("old_id_hash IS NOT NULL"),
+              sqlite_where=text("old_id_hash IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     pid: Mapped[str | None] = mapped_column(Sealed("pid", blind="pid_hash"), nullable=True)  # CCCD, 12 digits
     pid_hash: Mapped[str | None] = mapped_column(String(32), unique=True, nullable=True,
                                                  default=blind_default("pid", "pid"))
+    # the old identity card number (CMND, 9 or 12 digits) the registry holds; searched like a pid
+    # (kind "pid": a record's ``old_id`` matches by the same search hash)
+    old_id: Mapped[str | None] = mapped_column(Sealed("pid", blind="old_id_hash"), nullable=True)
+    old_id_hash: Mapped[str | None] = mapped_column(String(32), nullable=True, default=blind_default("pid", "old_id"))
     full_name: Mapped[str] = mapped_column(String(120))
     name_key: Mapped[str] = mapped_column(String(120))  # lower-case, no diacritics, đ→d
     birth_date: Mapped[dt.date] = mapped_column(Date, index=True)
@@ -200,10 +208,14 @@ class QualityIssue(Base):
     """A data-quality problem: a conflict between agencies, missing data, or a citizen's correction."""
 
     __tablename__ = "quality_issue"
-    __table_args__ = (Index("ix_quality_issue_status_kind", "status", "kind"),)
+    # (source_b: an agency's record's issues are looked up when it is re-sent)
+    __table_args__ = (Index("ix_quality_issue_status_kind", "status", "kind"),
+                      Index("ix_quality_issue_source_b", "source_b"))
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(20))  # conflict / missing / correction / link_review
+    # conflict / missing / correction / link_review / ambiguous_ward / identifier (an identifier kept but not
+    # read cleanly: field as sent, its class in value_b, the reason in detail; see chudong.kit.pid)
+    kind: Mapped[str] = mapped_column(String(20))
     person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True, nullable=True)
     field: Mapped[str] = mapped_column(String(40))
     value_a: Mapped[str | None] = mapped_column(Text, nullable=True)

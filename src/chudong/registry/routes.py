@@ -110,8 +110,12 @@ async def post_feed(feed: str, request: Request, session: SessionDep, agency: Ag
         events = await run_in_threadpool(on_run, session, result.run_id, feed)
         body["life_events"] = dict(events)
     if result.status == "rejected":
-        # the run (with its reason) is kept so the agency can look it up; no data was stored
-        return JSONResponse({"error": "file_rejected", "detail": result.file_error, **body}, status_code=400)
+        # the run (with its reason) is kept so the agency can look it up; no data was stored. The
+        # response is an error status without raising, so the request's transaction commits the run.
+        refusal = result.refusal
+        return JSONResponse({"error": refusal.code if refusal else "file_rejected", "detail": result.file_error,
+                             "field": refusal.field if refusal else None, **body},
+                            status_code=refusal.status_code if refusal else 400)
     return JSONResponse(body)
 
 

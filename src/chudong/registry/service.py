@@ -108,8 +108,8 @@ def _facts(feed: str, norm: dict) -> dict:
 
 def after_run(session: Session, run_id: int, feed: str, link: bool = True) -> None:
     """Link a run's records that have no exact ID link, then surface conflicts with the registry."""
-    # The persons feed is the registry itself: every record carries a valid ID number and is
-    # its own golden record, so there is nothing to link probabilistically.
+    # The persons feed is the registry itself: every record is its own golden record (a person
+    # even when its ID number is missing or defective), so there is nothing to link probabilistically.
     if link and feed != "persons":
         link_run(session, run_id, feed)
     if feed in CONFLICT_FIELDS:
@@ -138,6 +138,7 @@ def link_run(session: Session, run_id: int, feed: str) -> int:
             record_id=rid, full_name=f.get("name") or f.get("full_name") or "",
             birth_date=dt.date.fromisoformat(birth) if birth else None, sex=f.get("sex"),
             ward_code=f.get("ward_code"), phone=f.get("phone"), pid=f.get("pid"),
+            pid_class=f.get("pid_class"), old_id=f.get("old_id"),
         ))
     results = link_queries(session, queries)
     changes = []

@@ -30,12 +30,15 @@ from pathlib import Path
 
 from chudong.kit.names import strip_diacritics
 from chudong.kit.phones import OLD_MOBILE_PREFIXES
-from chudong.synth import fhir_out
+from chudong.synth import agencies, fhir_out
 from chudong.synth.names import ETHNICITY_CHOICE, WeightedChoice, family_name, given_name, middle_name
 from chudong.synth.noise import mistype_pid, typo
 from chudong.synth.wards import SynthProvince, SynthWard, all_province_codes, load_province
 
 GENERATOR_VERSION = 1
+PROFILES = ("synth", "agencies")
+TWIN_SHARE = 0.03
+"""Share of households with two or more children whose first two are twins (agencies profile)."""
 
 HEADERS: dict[str, tuple[str, ...]] = {
     "persons.csv": ("source_key", "pid", "full_name", "birth_date", "sex", "ethnicity", "ward_code",
@@ -149,6 +152,7 @@ class GeneratorConfig:
     province_code: int
     noise: NoiseShares = field(default_factory=NoiseShares)
     chunk_size: int = 20_000
+    profile: str = "synth"  # "agencies": names, dates and IDs damaged by source systems (synth.agencies)
 
 
 @dataclass(frozen=True)
@@ -259,6 +263,25 @@ class _Chunk:
         self.counts: Counter = Counter()
         self.stats: Counter = Counter()
         self.facilities = _facilities(province)
+        if cfg.profile not in PROFILES:
+            raise ValueError(f"unknown noise profile {cfg.profile!r}; expected one of {', '.join(PROFILES)}")
+        self.agencies = cfg.profile == "agencies"
+        self._system_tags: list[str] | None = None
+        self._system: agencies.System | None = None
+
+    def system_for(self, tags: list[str]) -> agencies.System:
+        """Return the source system of the record whose tags these are (drawn once per record)."""
+        if tags is not self._system_tags:
+            self._system_tags = tags
+            self._system = agencies.pick_system(self.rng)
+            tags.append(f"system:{self._system.name}")
+        assert self._system is not None
+        return self._system
+
+    def facts(self, p: Person) -> agencies.Facts:
+        """Return a person's true facts for the agencies profile's renderers."""
+        return agencies.Facts(family=p.family, middle=p.middle, given=p.given, birth=p.birth, sex=p.sex,
+                              pid=p.pid or None, old_id=None, phone=p.phone or None, ward=self.ward.code)
 
     # ---- keys, numbers, output -------------------------------------------------------
     def key(self, prefix: str) -> str:
@@ -397,11 +420,28 @@ class _Chunk:
                 else:
                     specs.append((g, "F" if rng.random() < 0.7 else "M", family_name(rng, minority)))
         specs = specs[:size]
-        return [self.new_person(first_index + i, a, s, f, minority) for i, (a, s, f) in enumerate(specs)]
+        members = [self.new_person(first_index + i, a, s, f, minority) for i, (a, s, f) in enumerate(specs)]
+        if self.agencies:
+            self.maybe_twins(members)
+        return members
+
+    def maybe_twins(self, members: list[Person]) -> None:
+        """Make the first two children of a household twins now and then (agencies profile)."""
+        kids = [m for m in members[1:] if m.age < 21 and m.family == members[0].family]
+        if len(kids) < 2 or self.rng.random() >= TWIN_SHARE:
+            return
+        a, b = kids[0], kids[1]
+        b.birth, b.age = a.birth, a.age
+        while strip_diacritics(b.given) == strip_diacritics(a.given):
+            b.given = given_name(self.rng, b.sex)
+        b.pid = self.pid_for(b.origin, b.birth.year, b.sex)
+        self.stats["twins"] += 1
 
     # ---- agency views -------------------------------------------------------------------
     def agency_name(self, p: Person, tags: list[str]) -> str:
         """Return the name as an agency typed it."""
+        if self.agencies:
+            return agencies.render_name(self.rng, self.system_for(tags), self.facts(p), tags)
         rng = self.rng
         n = self.noise
         family, middle, given = p.family, p.middle, p.given
@@ -432,6 +472,8 @@ class _Chunk:
 
     def agency_birth(self, p: Person, tags: list[str]) -> str:
         """Return the birth date as an agency recorded it."""
+        if self.agencies:
+            return agencies.render_birth(self.rng, self.system_for(tags), self.facts(p), tags)
         b = p.birth
         r = self.rng.random()
         if r < self.noise.swapped_date and b.day <= 12 and b.day != b.month:
@@ -457,6 +499,10 @@ class _Chunk:
 
     def agency_pid(self, p: Person, tags: list[str], missing: float | None = None, fhir: bool = False) -> str:
         """Return the ID number as an agency has it: missing, mistyped, old CMND or right."""
+        if self.agencies:
+            system = self.system_for(tags)
+            written = agencies.record_date(self.rng, system, p.birth, self.today)
+            return agencies.render_pid(self.rng, system, self.facts(p), written, tags) or ""
         n = self.noise
         r = self.rng.random()
         miss = n.missing_pid if missing is None else missing
@@ -868,7 +914,7 @@ class Manifest:
     chunks: int
     counts: dict[str, int]
     stats: dict[str, int]
-    noise: dict[str, float]
+    noise: dict[str, float | str]
 
 
 def iter_chunk_results(cfg: GeneratorConfig, specs: list[ChunkSpec], workers: int) -> Iterator[ChunkResult]:
@@ -914,7 +960,7 @@ def generate(cfg: GeneratorConfig, out_dir: Path, workers: int = 1,
         generator_version=GENERATOR_VERSION, seed=cfg.seed, as_of=cfg.as_of.isoformat(),
         province_code=province.code, province_name=province.name, people=cfg.people, chunks=len(specs),
         counts={name: counts.get(name, 0) for name in ALL_FILES}, stats=dict(sorted(stats.items())),
-        noise=asdict(cfg.noise),
+        noise={**asdict(cfg.noise), "profile": cfg.profile},
     )
     (out_dir / "manifest.json").write_text(json.dumps(asdict(manifest), ensure_ascii=False, indent=2) + "\n",
                                            encoding="utf-8")
