@@ -58,6 +58,8 @@ def register(app: typer.Typer) -> None:
                 payload = [event_json(e) for e in events if service is None or e.service_id == service]
         except ChudongError as exc:
             raise CliError(exc.message) from None
+        for warning in result.skipped:
+            typer.echo(f"warning: {warning}", err=True)
         if as_json:
             typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
             return

@@ -27,7 +27,7 @@ from chudong.geo.models import Ward
 from chudong.kit import clock
 from chudong.kit.errors import NotFound, Unprocessable
 from chudong.registry.models import BuildingPlan, Household, Person, QualityIssue, VitalEvent
-from chudong.rules.catalogue import Catalogue, ServiceDef, get_catalogue
+from chudong.rules.catalogue import Catalogue, ParameterMissing, ServiceDef, get_catalogue
 from chudong.rules.engine import (
     SCHEDULED,
     Candidate,
@@ -50,12 +50,15 @@ class DetectionResult:
     created: list[LifeEvent] = field(default_factory=list)
     existing: int = 0
     quality_issues: int = 0
+    # services skipped because a legal parameter they need has no period covering the day
+    skipped: list[str] = field(default_factory=list)
 
     def merge(self, other: DetectionResult) -> None:
         """Add another day's result to this one."""
         self.created.extend(other.created)
         self.existing += other.existing
         self.quality_issues += other.quality_issues
+        self.skipped.extend(w for w in other.skipped if w not in self.skipped)
 
 
 def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
@@ -75,12 +78,20 @@ def detect(session: Session, *, as_of: dt.date, service_id: str | None = None) -
     ctx = RuleContext(session, catalogue)
     candidates: list[Candidate] = []
     missing: list[MissingData] = []
-    # Evaluate everything before writing anything: a rule never half-applies.
+    skipped: list[str] = []
+    # Evaluate everything before writing anything: a rule never half-applies. A service whose
+    # legal parameters do not cover the day is skipped (with a warning); the others run.
     for svc in _services(catalogue, service_id):
-        outcome = SCHEDULED[svc.trigger["type"]](ctx, svc, as_of)
+        try:
+            outcome = SCHEDULED[svc.trigger["type"]](ctx, svc, as_of)
+        except ParameterMissing as exc:
+            skipped.append(f"{svc.id} skipped on {as_of.isoformat()}: {exc.message}")
+            continue
         candidates.extend(outcome.candidates)
         missing.extend(outcome.missing)
-    return write(session, candidates, missing, detected_on=as_of)
+    result = write(session, candidates, missing, detected_on=as_of)
+    result.skipped = skipped
+    return result
 
 
 def detect_range(session: Session, start: dt.date, end: dt.date, *, service_id: str | None = None) -> DetectionResult:
