@@ -91,12 +91,33 @@ def test_dead_person_gets_no_milestone(session):
 
 def test_driving_classes_without_expiry_never_fire(session):
     holder = b.person(session)
-    for cls in ("A1", "A", "B1"):
+    for cls in ("A1", "A", "B1"):  # Law 36/2024 art. 57(2)(a)
         b.licence(session, "driving_licence", holder, D(2025, 11, 1), licence_class=cls)
-        b.licence(session, "driving_licence", holder, D(2016, 11, 1), D(2026, 11, 1), licence_class=cls)
+    for cls in ("A1", "A2", "A3"):  # Circular 12/2017 art. 17
+        b.licence(session, "driving_licence", holder, D(2016, 11, 1), licence_class=cls)
+    b.licence(session, "driving_licence", holder, D(2016, 11, 1), licence_class="B2", no_expiry=True)
     for day in (D(2026, 8, 3), D(2026, 10, 2), D(2026, 10, 25), D(2030, 8, 3), D(2035, 8, 3)):
         assert detect(session, as_of=day, service_id="driving-licence-renewal").created == []
     assert issues(session) == []
+
+
+def test_old_b1_car_licence_with_a_printed_expiry_is_notified_and_renewed_to_b(session):
+    holder = b.person(session, birth_date=D(1970, 4, 2))
+    b.licence(session, "driving_licence", holder, D(2018, 4, 2), D(2030, 4, 2), licence_class="B1")
+    [event] = detect(session, as_of=D(2030, 1, 2), service_id="driving-licence-renewal").created
+    assert event.due_date == D(2030, 4, 2) and event.reason["facts"]["renewal_class"]["to"] == "B"
+    assert "hạng B (Luật Trật tự, an toàn giao thông đường bộ 36/2024/QH15, điều 89" in event.reason["text_vi"]
+    assert issues(session) == []  # a man born 1970 reaches 60 on 2030-04-02: the printed term agrees
+
+
+def test_printed_term_contradicting_the_class_is_kept_and_raises_an_issue(session):
+    holder = b.person(session)
+    lic = b.licence(session, "driving_licence", holder, D(2020, 3, 1), D(2040, 3, 1), licence_class="B2")
+    [event] = detect(session, as_of=D(2040, 1, 31), service_id="driving-licence-renewal").created
+    assert event.due_date == D(2040, 3, 1)
+    [issue] = session.scalars(select(QualityIssue)).all()
+    assert (issue.kind, issue.field, issue.value_a) == ("conflict", "licence.expires_on", f"licence:{lic.id}")
+    assert "2030-03-01" in issue.detail
 
 
 @pytest.mark.parametrize(("cls", "issued", "expiry"), [
@@ -111,7 +132,7 @@ def test_driving_validity_by_class_when_the_feed_has_no_expiry(session, cls, iss
     [event] = detect(session, as_of=expiry - dt.timedelta(days=90), service_id="driving-licence-renewal").created
     assert event.due_date == expiry and event.reason["facts"]["expiry_computed"] is True
     assert event.key == f"driving-licence-renewal:person:{holder.id}:{expiry.isoformat()}/L{lic.id}"
-    assert any(p["name"].startswith("driving_licence.validity_years") for p in event.reason["parameters"])
+    assert any(p["name"] == "driving_licence.terms" for p in event.reason["parameters"])
 
 
 def test_b_licence_is_not_five_years(session):

@@ -146,24 +146,25 @@ def write(
 
 
 def _write_issues(session: Session, missing: Sequence[MissingData]) -> int:
-    wanted: dict[tuple[str, str], MissingData] = {}
+    wanted: dict[tuple[str, str, str], MissingData] = {}
     for m in missing:
-        wanted.setdefault((m.field, m.ref), m)
+        wanted.setdefault((m.kind, m.field, m.ref), m)
     if not wanted:
         return 0
-    open_: set[tuple[str, str]] = set()
-    refs = sorted({ref for _f, ref in wanted})
+    open_: set[tuple[str, str, str]] = set()
+    refs = sorted({ref for _k, _f, ref in wanted})
+    kinds = sorted({k for k, _f, _r in wanted})
     for chunk in _chunks(refs):
-        open_.update(session.execute(select(QualityIssue.field, QualityIssue.value_a).where(
-            QualityIssue.kind == "missing", QualityIssue.status != "resolved", QualityIssue.value_a.in_(chunk),
+        open_.update(session.execute(select(QualityIssue.kind, QualityIssue.field, QualityIssue.value_a).where(
+            QualityIssue.kind.in_(kinds), QualityIssue.status != "resolved", QualityIssue.value_a.in_(chunk),
         )))
     now = clock.now()
     added = 0
-    for (fld, ref), m in wanted.items():
-        if (fld, ref) in open_:
+    for (kind, fld, ref), m in wanted.items():
+        if (kind, fld, ref) in open_:
             continue
         session.add(QualityIssue(
-            kind="missing", person_id=m.person_id, field=fld, value_a=ref, source_a=m.source_record_id,
+            kind=kind, person_id=m.person_id, field=fld, value_a=ref, source_a=m.source_record_id,
             status="open", detail=f"[{m.service_id}] {m.detail}", created_at=now,
         ))
         added += 1
