@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from chudong.ingest.pipeline import ingest_csv, run_rejections
 from chudong.registry.models import Agency, Licence
-from tests.ingest.builders import agency, csv_body
+from tests.ingest.builders import agency, csv_body, person_row
 
 OLD_CLASSES = ("A1", "A2", "A3", "A4", "B1", "B11", "B2", "C", "D", "E", "FB2", "FC", "FD", "FE")
 NEW_CLASSES = ("A1", "A", "B1", "B", "C1", "C", "D1", "D2", "D", "BE", "C1E", "CE", "D1E", "D2E", "DE")
@@ -87,3 +87,22 @@ def test_resending_none_as_a_date_updates_the_licence(session, clock):
     ingest(session, [row(1, kind="tour_guide_card", licence_class="", issued_on="2020-05-01", expires_on="2025-05-01")])
     lic = session.scalar(select(Licence))
     assert (str(lic.expires_on), lic.no_expiry) == ("2025-05-01", False)
+
+
+def test_streaming_after_ingestion_offers_the_run_s_licences_due_within_the_horizon(session, clock):
+    from chudong.rules.models import LifeEvent
+    from chudong.rules.streaming import on_run
+
+    ingest_csv(session, "persons", agency(session), io.BytesIO(csv_body("persons", [person_row(1)])), file_name="p.csv")
+    holder = {"holder_pid": "048190000001", "holder_name": "Nguyễn Thị Lan", "holder_birth_date": "1990-05-12",
+              "holder_sex": "F"}
+    # today 2026-11-02: a C licence expiring in 20 days (its 90- and 30-day notice days have passed),
+    # an old B2 whose 10-year term ends in 60 days, and one due next year
+    r = ingest(session, [row(1, licence_class="C", issued_on="2021-11-22", expires_on="2026-11-22", **holder),
+                         row(2, licence_class="B2", issued_on="2017-01-01", **holder),
+                         row(3, licence_class="D", issued_on="2022-11-02", expires_on="2027-11-02", **holder)])
+    assert on_run(session, r.run_id, "licences") == {"driving-licence-renewal": 2}
+    events = {e.due_date.isoformat(): e for e in session.scalars(select(LifeEvent))}
+    assert set(events) == {"2026-11-22", "2027-01-01"}
+    assert events["2027-01-01"].reason["facts"]["renewal_class"]["to"] == "C1"
+    assert on_run(session, r.run_id, "licences") == {}  # exactly once

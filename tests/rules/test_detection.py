@@ -410,12 +410,31 @@ def test_detection_twice_and_overlapping_ranges_create_nothing_new(session):
     assert total == distinct == 4
 
 
-def test_catch_up_finds_a_missed_day(session):
+def test_a_missed_notice_day_is_caught_by_the_next_run(session):
     holder = b.person(session)
     b.licence(session, "tour_guide_card", holder, D(2021, 12, 2), D(2026, 12, 2))
-    assert detect(session, as_of=D(2026, 9, 4)).created == []  # the 90-day day (3 Sep) was missed
+    [event] = detect(session, as_of=D(2026, 9, 4)).created  # the 90-day day (3 Sep) was missed
+    assert event.detected_on == D(2026, 9, 4) and event.due_date == D(2026, 12, 2)
+    assert (event.reason["facts"]["lead_days"], event.reason["facts"]["days_before"]) == (90, 89)
+    assert detect(session, as_of=D(2026, 9, 5)).created == []  # exactly once
+
+
+def test_catch_up_range_detects_on_the_first_day_of_the_horizon(session):
+    holder = b.person(session)
+    b.licence(session, "tour_guide_card", holder, D(2021, 12, 2), D(2026, 12, 2))
     [event] = detect_range(session, D(2026, 9, 1), D(2026, 9, 4)).created
     assert event.detected_on == D(2026, 9, 3)
+
+
+def test_a_licence_ingested_after_its_notice_day_is_offered_by_the_next_daily_run(session):
+    holder = b.person(session)
+    assert detect(session, as_of=D(2026, 11, 20)).created == []
+    # arrives 12 days before expiry: after the 90- and 30-day notice days
+    b.licence(session, "driving_licence", holder, D(2021, 12, 2), D(2026, 12, 2), licence_class="C")
+    [event] = detect(session, as_of=D(2026, 11, 21)).created
+    assert event.service_id == "driving-licence-renewal" and event.due_date == D(2026, 12, 2)
+    assert (event.reason["facts"]["lead_days"], event.reason["facts"]["days_before"]) == (30, 11)
+    assert detect(session, as_of=D(2026, 11, 26)).created == []
 
 
 def test_bad_range_is_refused(session):

@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, exists, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
 from chudong.kit.workdays import WorkingCalendar
-from chudong.registry.models import BuildingPlan, Household, Licence, Person, School, VitalEvent
+from chudong.registry.models import BuildingPlan, Household, Licence, Person, School, SourceRecord, VitalEvent
 from chudong.rules.catalogue import (
     Catalogue,
     ParameterMissing,
@@ -109,10 +109,17 @@ class Outcome:
 class RuleContext:
     """What evaluators share during one run: the session, the catalogue, the working calendar."""
 
-    def __init__(self, session: Session, catalogue: Catalogue) -> None:
+    def __init__(self, session: Session, catalogue: Catalogue, run_id: int | None = None) -> None:
         self.session = session
         self.catalogue = catalogue
+        self.run_id = run_id  # streaming: only the subjects written by this ingestion run
         self._people: dict[int, Person] = {}
+
+    def in_run(self, column: Any) -> Any:
+        """Return a condition keeping the rows whose source record belongs to the run (true without a run)."""
+        if self.run_id is None:
+            return true()
+        return column.in_(select(SourceRecord.id).where(SourceRecord.run_id == self.run_id))
 
     def person(self, person_id: int) -> Person | None:
         """Return a person, from the batch preloaded by ``preload_people`` when possible."""
@@ -246,7 +253,7 @@ def evaluate_expiry(ctx: RuleContext, svc: ServiceDef, as_of: dt.date) -> Outcom
         newer.revoked.is_(False), newer.issued_on > lic.issued_on, or_(*same_line),
     )
     base = (select(lic, Person).outerjoin(Person, Person.id == lic.person_id)
-            .where(lic.kind == trig.licence_kind, lic.revoked.is_(False), ~renewed))
+            .where(lic.kind == trig.licence_kind, lic.revoked.is_(False), ~renewed, ctx.in_run(lic.source_record_id)))
     derive = and_(lic.expires_on.is_(None), lic.no_expiry.is_(False))
     found: dict[int, tuple[Licence, Person | None]] = {}
     selections = [lic.expires_on.in_(chunk) for chunk in _chunked(sorted(targets))]
@@ -358,7 +365,8 @@ def evaluate_milestone(ctx: RuleContext, svc: ServiceDef, as_of: dt.date) -> Out
     if not due:
         return out
     people = ctx.session.scalars(
-        select(Person).where(Person.birth_date.in_(sorted(due)), Person.death_date.is_(None)).order_by(Person.id)
+        select(Person).where(Person.birth_date.in_(sorted(due)), Person.death_date.is_(None),
+                             ctx.in_run(Person.source_record_id)).order_by(Person.id)
     ).all()
     cards: dict[int, list[Licence]] = {}
     ids = [p.id for p in people]
@@ -530,7 +538,7 @@ def evaluate_household(ctx: RuleContext, svc: ServiceDef, hh: Household) -> Cand
 def evaluate_households_due(ctx: RuleContext, svc: ServiceDef, as_of: dt.date) -> Outcome:
     """Classify the households whose review result is dated within the look-back window."""
     out = Outcome()
-    start = as_of - dt.timedelta(days=STREAMING_LOOKBACK_DAYS)
+    start = as_of - dt.timedelta(days=_lookback(svc))
     for hh in ctx.session.scalars(select(Household).where(
         Household.survey_date >= start, Household.survey_date <= as_of).order_by(Household.id)):
         _collect(out, evaluate_household(ctx, svc, hh))
@@ -590,7 +598,7 @@ def evaluate_vitals_due(ctx: RuleContext, svc: ServiceDef, as_of: dt.date) -> Ou
     """Open registration for the vital events dated within the look-back window."""
     trig = parse_trigger(svc.trigger)
     out = Outcome()
-    start = as_of - dt.timedelta(days=STREAMING_LOOKBACK_DAYS)
+    start = as_of - dt.timedelta(days=_lookback(svc))
     found = list(ctx.session.scalars(select(VitalEvent).where(
         VitalEvent.kind == trig.event_kind, VitalEvent.event_date >= start, VitalEvent.event_date <= as_of,
     ).order_by(VitalEvent.id)))
@@ -640,6 +648,13 @@ def evaluate_plans_due(ctx: RuleContext, svc: ServiceDef, as_of: dt.date) -> Out
     for plan in plans:
         _collect(out, evaluate_plan(ctx, svc, plan))
     return out
+
+
+def _lookback(svc: ServiceDef) -> int:
+    """Return how far back an event-type rule looks: while registration is still due, at least the safety net."""
+    deadline = svc.registration_deadline
+    days = deadline.calendar_days if deadline and deadline.calendar_days is not None else 0
+    return max(STREAMING_LOOKBACK_DAYS, days)
 
 
 def _collect(out: Outcome, found: Candidate | MissingData | None) -> None:
