@@ -314,6 +314,8 @@ def test_birth_opens_registration_due_in_60_days_moved_past_new_year(session, cl
     # 2 Nov 2026 + 60 days = Fri 1 Jan 2027, a public holiday → next working day (Civil Code art. 148)
     assert event.due_date == D(2027, 1, 4)
     assert event.detected_on == D(2026, 11, 2)
+    assert "vì cơ sở y tế Bệnh viện Đà Nẵng báo sinh ngày 02/11/2026" in event.reason["text_vi"]
+    assert event.reason["facts"]["facility"] == "Bệnh viện Đà Nẵng"
     assert on_vital_event(session, ve.id).id == event.id
     assert detect(session, as_of=D(2026, 11, 3), service_id="birth-registration").existing == 1
 

@@ -557,7 +557,11 @@ def evaluate_vital(ctx: RuleContext, svc: ServiceDef, ve: VitalEvent) -> Candida
     deadline = svc.registration_deadline
     days = deadline.calendar_days if deadline and deadline.calendar_days is not None else 0
     due = ctx.calendar.add_calendar_days(ve.event_date, days)
-    facility = (ve.details or {}).get("facility")
+    # ingestion stores the notifying facility as facility_id / facility_name (``facility``: older records)
+    details = ve.details or {}
+    facility = details.get("facility_name") or details.get("facility") or details.get("facility_id")
+    fac_vi = f"cơ sở y tế {facility}" if facility else "cơ sở y tế"
+    fac_en = f"the health facility {facility}" if facility else "a health facility"
     if trig.event_kind == "birth":
         if ve.mother_person_id is None:
             return MissingData(svc.id, "vital_event.mother_person_id", ref,
@@ -565,9 +569,9 @@ def evaluate_vital(ctx: RuleContext, svc: ServiceDef, ve: VitalEvent) -> Candida
                                None, ve.source_record_id)
         mother = ctx.person(ve.mother_person_id)
         subject = mother
-        text_vi = (f"Ông/Bà nhận thông báo này vì cơ sở y tế {facility or ''} báo sinh ngày {vi_date(ve.event_date)}; "
+        text_vi = (f"Ông/Bà nhận thông báo này vì {fac_vi} báo sinh ngày {vi_date(ve.event_date)}; "
                    f"hạn đăng ký khai sinh là {vi_date(due)} ({deadline.reference if deadline else ''}).")
-        text_en = (f"You received this because the health facility {facility or ''} notified a birth on "
+        text_en = (f"You received this because {fac_en} notified a birth on "
                    f"{ve.event_date.isoformat()}; the birth must be registered by {due.isoformat()} "
                    f"({deadline.reference if deadline else ''}).")
     else:
@@ -589,7 +593,8 @@ def evaluate_vital(ctx: RuleContext, svc: ServiceDef, ve: VitalEvent) -> Candida
         text_vi=text_vi, text_en=text_en, parameters=[],
         source_records=[ve.source_record_id, subject.source_record_id],
         facts={"vital_event_id": ve.id, "kind": ve.kind, "event_date": ve.event_date.isoformat(),
-               "deadline_days": days, "facility": facility, "ward_code": subject.ward_code},
+               "deadline_days": days, "facility": facility, "facility_id": details.get("facility_id"),
+               "ward_code": subject.ward_code},
         person_id=subject.id, vital_event_id=ve.id,
     )
 
