@@ -17,7 +17,7 @@ def test_catalogue_api_lists_and_shows_services(client):
     r = client.get("/api/v1/services")
     assert r.status_code == 200
     ids = [s["id"] for s in r.json()]
-    assert len(ids) == 12 and "tour-guide-card-renewal" in ids
+    assert len(ids) == 13 and "people-id-card-replacement" in ids
     one = client.get("/api/v1/services/birth-registration").json()
     assert one["settlement"]["working_days"] == 3 and "source_file" not in one
     missing = client.get("/api/v1/services/nope")

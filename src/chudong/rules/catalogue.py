@@ -36,7 +36,8 @@ AGENCIES = (
 STEPS = ("offered", "reminder", "supplement_requested", "approved", "rejected", "result_issued")
 # A notice-only service has no dossier to approve: it is offered, reminded, then acted on or expired.
 NOTICE_STEPS = ("offered", "reminder")
-TRIGGER_TYPES = ("vital_event", "licence_expiry", "age_milestone", "school_cohort", "household_review", "building_plan")
+TRIGGER_TYPES = ("vital_event", "licence_expiry", "age_milestone", "school_cohort", "household_review", "building_plan",
+                 "document_void")
 
 
 class CatalogueError(ChudongError):
@@ -299,9 +300,19 @@ class _PlanTrigger(_Frozen):
     type: Literal["building_plan"]
 
 
+class _VoidTrigger(_Frozen):
+    """Holders of an old document that a law made void, with no replacement document on record."""
+
+    type: Literal["document_void"]
+    licence_kind: str  # the old document (e.g. people_id_card)
+    replaced_by: str  # the document that replaces it (e.g. id_card)
+    valid_until: str  # parameter name: the last day the old document is valid ("YYYY-MM-DD")
+
+
 _TRIGGER_MODELS: dict[str, type[_Frozen]] = {
     "licence_expiry": _ExpiryTrigger, "age_milestone": _MilestoneTrigger, "school_cohort": _CohortTrigger,
     "vital_event": _VitalTrigger, "household_review": _ReviewTrigger, "building_plan": _PlanTrigger,
+    "document_void": _VoidTrigger,
 }
 
 
@@ -314,7 +325,7 @@ def _parameter_refs(trigger: _Frozen) -> list[tuple[str, str]]:
     """Return (key, parameter name) for every parameter a trigger refers to."""
     refs: list[tuple[str, str]] = []
     for key, value in trigger:
-        if key in ("type", "licence_kind", "event_kind"):
+        if key in ("type", "licence_kind", "event_kind", "replaced_by"):
             continue
         if isinstance(value, str):
             refs.append((key, value))
@@ -539,7 +550,7 @@ def _validate_service(
                     problems.append((file, f"trigger.{key}", f"unknown parameter {pname!r}"))
             if ttype == "licence_expiry":
                 _check_expiry_trigger(file, trig, parameters, problems)
-            if ttype in ("licence_expiry", "age_milestone", "school_cohort") and not svc.notice_lead_days:
+            if ttype in ("licence_expiry", "age_milestone", "school_cohort", "document_void") and not svc.notice_lead_days:
                 problems.append((file, "notice_lead_days", "a date-window trigger needs at least one lead time"))
     return svc if len(problems) == before else None
 

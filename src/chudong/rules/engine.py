@@ -41,6 +41,7 @@ STREAMING_LOOKBACK_DAYS = 7
 
 DOCUMENTS: dict[str, tuple[str, str]] = {
     "id_card": ("thẻ căn cước", "ID card"),
+    "people_id_card": ("chứng minh nhân dân", "people's ID card (CMND)"),
     "passport": ("hộ chiếu", "passport"),
     "driving_licence": ("giấy phép lái xe", "driving licence"),
     "medical_licence": ("giấy phép hành nghề khám bệnh, chữa bệnh", "medical practice licence"),
@@ -655,6 +656,59 @@ def evaluate_plans_due(ctx: RuleContext, svc: ServiceDef, as_of: dt.date) -> Out
     return out
 
 
+# ---------------------------------------------------------------- documents made void by law
+
+
+def evaluate_void(ctx: RuleContext, svc: ServiceDef, as_of: dt.date) -> Outcome:
+    """Find holders of a document a law made void (e.g. the CMND) who have no replacement on record.
+
+    Due on the day the document stops being valid (its printed expiry if earlier); everyone due
+    by the end of the horizon is offered, once per old document.
+    """
+    trig = parse_trigger(svc.trigger)
+    out = Outcome()
+    horizon_end = as_of + dt.timedelta(days=max(svc.notice_lead_days, default=0))
+    lic, card = Licence, aliased(Licence)
+    replaced = exists().where(card.person_id == lic.person_id, card.kind == trig.replaced_by, card.revoked.is_(False))
+    rows = ctx.session.execute(
+        select(lic, Person).outerjoin(Person, Person.id == lic.person_id)
+        .where(lic.kind == trig.licence_kind, lic.revoked.is_(False), ~replaced, ctx.in_run(lic.source_record_id))
+        .order_by(lic.id))
+    doc_vi, doc_en = DOCUMENTS.get(trig.licence_kind, (trig.licence_kind, trig.licence_kind))
+    new_vi, new_en = DOCUMENTS.get(trig.replaced_by, (trig.replaced_by, trig.replaced_by))
+    for old, person in rows:
+        limit = ctx.param(trig.valid_until, old.issued_on)
+        void_on = dt.date.fromisoformat(str(limit.value)) + dt.timedelta(days=1)
+        if old.expires_on is not None and old.expires_on < void_on:
+            void_on = old.expires_on
+        if void_on > horizon_end:
+            continue
+        if person is None:
+            out.missing.append(MissingData(
+                svc.id, "licence.person_id", f"licence:{old.id}",
+                f"{doc_en} no. {old.number} is void from {void_on} but not linked to a person: nobody can be told",
+                None, old.source_record_id))
+            continue
+        if person.death_date is not None and person.death_date <= as_of:
+            continue
+        out.candidates.append(Candidate(
+            service_id=svc.id, subject_kind="person", subject_id=person.id, occurrence=f"void/L{old.id}",
+            due_date=void_on, rule=f"{svc.id}/document_void",
+            text_vi=(f"Ông/Bà nhận thông báo này vì {doc_vi} số {old.number} hết giá trị sử dụng từ ngày "
+                     f"{vi_date(void_on)} ({limit.cite('vi')}) và chưa có {new_vi} trong dữ liệu; hồ sơ cấp "
+                     f"{new_vi} đã được điền sẵn."),
+            text_en=(f"You received this because your {doc_en} no. {old.number} is no longer valid from "
+                     f"{void_on.isoformat()} ({limit.reference}) and no {new_en} is on record; the {new_en} "
+                     "application is pre-filled."),
+            parameters=[limit], source_records=[old.source_record_id, person.source_record_id],
+            facts={"licence_id": old.id, "licence_kind": old.kind, "number": old.number,
+                   "issued_on": old.issued_on.isoformat(), "void_on": void_on.isoformat(),
+                   "replaced_by": trig.replaced_by, "holder_name": person.full_name},
+            person_id=person.id,
+        ))
+    return out
+
+
 def _lookback(svc: ServiceDef) -> int:
     """Return how far back an event-type rule looks: while registration is still due, at least the safety net."""
     deadline = svc.registration_deadline
@@ -676,5 +730,6 @@ SCHEDULED = {
     "household_review": evaluate_households_due,
     "vital_event": evaluate_vitals_due,
     "building_plan": evaluate_plans_due,
+    "document_void": evaluate_void,
 }
 

@@ -78,7 +78,7 @@ def _services(catalogue: Catalogue, service_id: str | None) -> list[ServiceDef]:
 # horizon (its longest lead time), not only those whose lead day is D
 HORIZON_TRIGGERS = ("licence_expiry", "age_milestone", "school_cohort")
 # the feed whose records are the subjects of a horizon rule (streaming after ingestion)
-FEED_TRIGGERS = {"licences": "licence_expiry", "persons": "age_milestone"}
+FEED_TRIGGERS = {"licences": ("licence_expiry", "document_void"), "persons": ("age_milestone",)}
 
 
 def horizon(svc: ServiceDef) -> ServiceDef:
@@ -99,14 +99,14 @@ def _stage(svc: ServiceDef, cand: Candidate) -> Candidate:
 
 def detect(
     session: Session, *, as_of: dt.date, service_id: str | None = None, run_id: int | None = None,
-    trigger_type: str | None = None,
+    trigger_types: tuple[str, ...] | None = None,
 ) -> DetectionResult:
     """Offer, as of ``as_of``, everyone due within each service's horizon who has no life event yet.
 
     The run is state-based and catch-up safe: a subject found late (data ingested after its
     notice day, or a day the run did not happen) is offered by the next run; the deterministic
     key keeps every occurrence exactly-once. ``run_id`` restricts the subjects to the records
-    of one ingestion run (streaming), ``trigger_type`` the rules to one trigger type.
+    of one ingestion run (streaming), ``trigger_types`` the rules to those trigger types.
     """
     catalogue = get_catalogue()
     ctx = RuleContext(session, catalogue, run_id=run_id)
@@ -116,7 +116,7 @@ def detect(
     # Evaluate everything before writing anything: a rule never half-applies. A service whose
     # legal parameters do not cover the day is skipped (with a warning); the others run.
     for svc in _services(catalogue, service_id):
-        if trigger_type is not None and svc.trigger["type"] != trigger_type:
+        if trigger_types is not None and svc.trigger["type"] not in trigger_types:
             continue
         try:
             outcome = SCHEDULED[svc.trigger["type"]](ctx, horizon(svc), as_of)

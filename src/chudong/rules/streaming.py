@@ -25,7 +25,7 @@ def on_run(session: Session, run_id: int, feed: str) -> Counter:
 
     found: Counter = Counter()
     if feed in FEED_TRIGGERS:  # licences and people due within their service's horizon, as the daily run would
-        result = detect(session, as_of=clock.today(), run_id=run_id, trigger_type=FEED_TRIGGERS[feed])
+        result = detect(session, as_of=clock.today(), run_id=run_id, trigger_types=FEED_TRIGGERS[feed])
         found.update(e.service_id for e in result.created)
         return found
     if feed not in STREAMING_FEEDS:
