@@ -14,7 +14,7 @@ from tests.ingest.builders import agency, csv_body, person_row
 
 
 def licence_row(n=1, **over):
-    row = {"source_key": f"L{n}", "kind": "driving_licence", "licence_class": "B", "number": f"48000{n:07d}",
+    row = {"source_key": f"L{n}", "kind": "driving_licence", "licence_class": "B2", "number": f"48000{n:07d}",
            "holder_pid": f"048190{n:06d}", "holder_name": "Nguyễn Thị Lan", "holder_birth_date": "1990-05-12",
            "holder_sex": "F", "holder_ward_code": "", "issued_on": "2020-01-15", "expires_on": "2030-01-15",
            "issuing_agency": "Sở GTVT Đà Nẵng"}
