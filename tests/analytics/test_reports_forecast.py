@@ -192,10 +192,11 @@ def _day_by_day(session, svc, start, end):
     """The reference: the service's rule evaluated for every day, as detection runs it (first day per key)."""
     from chudong.rules.catalogue import get_catalogue
     from chudong.rules.engine import SCHEDULED, RuleContext
+    from chudong.rules.service import horizon
 
     ctx, seen, day = RuleContext(session, get_catalogue()), {}, start
     while day <= end:
-        for cand in SCHEDULED[svc.trigger["type"]](ctx, svc, day).candidates:
+        for cand in SCHEDULED[svc.trigger["type"]](ctx, horizon(svc), day).candidates:
             seen.setdefault(cand.key, day)
         day += dt.timedelta(days=1)
     by_month: dict = {}
@@ -229,7 +230,7 @@ def registry_due(session, clock):
         Licence(kind="passport", number="P-NOEXP", person_id=adult().id, issued_on=D(2017, 3, 15), issuing_agency="x"),
         Licence(kind="passport", number="P-CHILD", person_id=p(session, birth_date=D(2012, 1, 1)).id,
                 issued_on=D(2022, 5, 20), issuing_agency="x"),
-        # class A1 never expires (even with a date in the feed)
+        # class A1 has no term (Circular 12/2017 art. 17): the printed date is kept (and reported as contradicting it)
         Licence(kind="driving_licence", licence_class="A1", number="D-A1", person_id=adult().id,
                 issued_on=D(2017, 2, 1), expires_on=D(2027, 2, 1), issuing_agency="x"),
     ])

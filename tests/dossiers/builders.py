@@ -73,8 +73,9 @@ def household(session: Session, *, ward_index: int = 0, income: int = 1_200_000)
 def vital_event(session: Session, *, kind: str = "birth", mother: Person | None = None,
                 subject: Person | None = None, event_date: dt.date = dt.date(2026, 10, 30)) -> VitalEvent:
     rec = source_record(session, agency_code="HOSP-48", feed="births" if kind == "birth" else "deaths")
-    details = ({"sex": "F", "weight_g": 3100, "facility": "Bệnh viện Phụ sản – Nhi Đà Nẵng"} if kind == "birth"
-               else {"cause_icd10": "I21", "facility": "Bệnh viện Đà Nẵng"})
+    hospital = {"facility_id": "BV-48-002", "facility_name": "Bệnh viện Phụ sản – Nhi Đà Nẵng"}  # as ingest stores it
+    details = ({"sex": "F", "weight_g": 3100, **hospital} if kind == "birth"
+               else {"cause_icd10": "I21", "facility_id": "BV-48-001", "facility_name": "Bệnh viện Đà Nẵng"})
     v = VitalEvent(kind=kind, source_record_id=rec.id, subject_person_id=subject.id if subject else None,
                    mother_person_id=mother.id if mother else None, event_date=event_date, details=details)
     session.add(v)

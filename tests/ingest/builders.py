@@ -48,7 +48,7 @@ def person_row(n: int = 1, **over: str) -> dict[str, str]:
 
 def licence_row(n: int = 1, **over: str) -> dict[str, str]:
     """Return a valid licences-feed row (a driving licence of the person of ``person_row(n)``)."""
-    row = {"source_key": f"L{n}", "kind": "driving_licence", "licence_class": "B", "number": f"48000{n:07d}",
+    row = {"source_key": f"L{n}", "kind": "driving_licence", "licence_class": "B2", "number": f"48000{n:07d}",
            "holder_pid": f"048190{n:06d}", "holder_name": "Nguyễn Thị Lan", "holder_birth_date": "1990-05-12",
            "holder_sex": "F", "holder_ward_code": "", "issued_on": "2020-01-15", "expires_on": "2030-01-15",
            "issuing_agency": "Sở GTVT Đà Nẵng"}

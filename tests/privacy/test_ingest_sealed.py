@@ -30,7 +30,7 @@ def household_row(**over: str) -> dict[str, str]:
 
 
 def licence_row(**over: str) -> dict[str, str]:
-    row = {"source_key": "L1", "kind": "driving_licence", "licence_class": "B", "number": "480000000001",
+    row = {"source_key": "L1", "kind": "driving_licence", "licence_class": "B2", "number": "480000000001",
            "holder_pid": PID, "holder_name": "Nguyễn Thị Lan", "holder_birth_date": "1990-05-12",
            "holder_sex": "F", "holder_ward_code": "", "issued_on": "2020-01-15", "expires_on": "2030-01-15",
            "issuing_agency": "Sở GTVT Đà Nẵng"}

@@ -99,7 +99,7 @@ def vital_event(session: Session, kind: str, event_date: dt.date, *, mother: Per
     src = source_record(session, feed=f"{kind}s")
     ve = VitalEvent(kind=kind, source_record_id=src.id, event_date=event_date,
                     mother_person_id=mother.id if mother else None, subject_person_id=subject.id if subject else None,
-                    details={"facility": "Bệnh viện Đà Nẵng", **details})
+                    details={"facility_id": "BV-48-001", "facility_name": "Bệnh viện Đà Nẵng", **details})
     session.add(ve)
     session.flush()
     return ve

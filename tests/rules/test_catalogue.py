@@ -23,7 +23,7 @@ TWELVE = {
 
 def test_the_twelve_services_load_with_legal_facts():
     cat = load_catalogue(BUILTIN_DIR)
-    assert set(cat.services) == TWELVE
+    assert set(cat.services) == TWELVE | {"people-id-card-replacement"}  # + the CMND rule (Law 26/2023 art. 46)
     birth = cat.service("birth-registration")
     assert birth.lead_agency == "justice"
     assert birth.settlement.working_days == 3

@@ -91,12 +91,33 @@ def test_dead_person_gets_no_milestone(session):
 
 def test_driving_classes_without_expiry_never_fire(session):
     holder = b.person(session)
-    for cls in ("A1", "A", "B1"):
+    for cls in ("A1", "A", "B1"):  # Law 36/2024 art. 57(2)(a)
         b.licence(session, "driving_licence", holder, D(2025, 11, 1), licence_class=cls)
-        b.licence(session, "driving_licence", holder, D(2016, 11, 1), D(2026, 11, 1), licence_class=cls)
+    for cls in ("A1", "A2", "A3"):  # Circular 12/2017 art. 17
+        b.licence(session, "driving_licence", holder, D(2016, 11, 1), licence_class=cls)
+    b.licence(session, "driving_licence", holder, D(2016, 11, 1), licence_class="B2", no_expiry=True)
     for day in (D(2026, 8, 3), D(2026, 10, 2), D(2026, 10, 25), D(2030, 8, 3), D(2035, 8, 3)):
         assert detect(session, as_of=day, service_id="driving-licence-renewal").created == []
     assert issues(session) == []
+
+
+def test_old_b1_car_licence_with_a_printed_expiry_is_notified_and_renewed_to_b(session):
+    holder = b.person(session, birth_date=D(1970, 4, 2))
+    b.licence(session, "driving_licence", holder, D(2018, 4, 2), D(2030, 4, 2), licence_class="B1")
+    [event] = detect(session, as_of=D(2030, 1, 2), service_id="driving-licence-renewal").created
+    assert event.due_date == D(2030, 4, 2) and event.reason["facts"]["renewal_class"]["to"] == "B"
+    assert "hạng B (Luật Trật tự, an toàn giao thông đường bộ 36/2024/QH15, điều 89" in event.reason["text_vi"]
+    assert issues(session) == []  # a man born 1970 reaches 60 on 2030-04-02: the printed term agrees
+
+
+def test_printed_term_contradicting_the_class_is_kept_and_raises_an_issue(session):
+    holder = b.person(session)
+    lic = b.licence(session, "driving_licence", holder, D(2020, 3, 1), D(2040, 3, 1), licence_class="B2")
+    [event] = detect(session, as_of=D(2040, 1, 31), service_id="driving-licence-renewal").created
+    assert event.due_date == D(2040, 3, 1)
+    [issue] = session.scalars(select(QualityIssue)).all()
+    assert (issue.kind, issue.field, issue.value_a) == ("conflict", "licence.expires_on", f"licence:{lic.id}")
+    assert "2030-03-01" in issue.detail
 
 
 @pytest.mark.parametrize(("cls", "issued", "expiry"), [
@@ -111,7 +132,7 @@ def test_driving_validity_by_class_when_the_feed_has_no_expiry(session, cls, iss
     [event] = detect(session, as_of=expiry - dt.timedelta(days=90), service_id="driving-licence-renewal").created
     assert event.due_date == expiry and event.reason["facts"]["expiry_computed"] is True
     assert event.key == f"driving-licence-renewal:person:{holder.id}:{expiry.isoformat()}/L{lic.id}"
-    assert any(p["name"].startswith("driving_licence.validity_years") for p in event.reason["parameters"])
+    assert any(p["name"] == "driving_licence.terms" for p in event.reason["parameters"])
 
 
 def test_b_licence_is_not_five_years(session):
@@ -119,14 +140,14 @@ def test_b_licence_is_not_five_years(session):
     assert detect(session, as_of=D(2029, 12, 1), service_id="driving-licence-renewal").created == []
 
 
-def test_a_rule_without_a_parameter_for_the_day_applies_nothing(session):
-    from chudong.rules.catalogue import ParameterMissing
-
-    holder = b.person(session, birth_date=D(1996, 12, 1))  # would reach 25 on 2021-12-01
-    b.licence(session, "tour_guide_card", holder, D(2016, 12, 2), D(2021, 12, 2))
-    with pytest.raises(ParameterMissing, match="driving_licence.classes_without_expiry.*no value on 2021-09-03"):
-        detect(session, as_of=D(2021, 9, 3))
-    assert events(session) == []
+def test_a_service_without_a_parameter_for_the_day_is_skipped_and_the_others_run(session):
+    holder = b.person(session, birth_date=D(1990, 12, 1))
+    b.licence(session, "tour_guide_card", holder, D(2010, 8, 30), D(2015, 8, 30))
+    result = detect(session, as_of=D(2015, 6, 1))
+    assert [e.service_id for e in result.created] == ["tour-guide-card-renewal"]
+    # the ID-card milestone ages start in 2016: that service is skipped with the parameter named
+    [warning] = [w for w in result.skipped if w.startswith("id-card-reissue")]
+    assert "id_card.milestone_ages" in warning and "2015-07-01" in warning
 
 
 def test_renewed_licence_does_not_fire(session):
@@ -293,6 +314,8 @@ def test_birth_opens_registration_due_in_60_days_moved_past_new_year(session, cl
     # 2 Nov 2026 + 60 days = Fri 1 Jan 2027, a public holiday → next working day (Civil Code art. 148)
     assert event.due_date == D(2027, 1, 4)
     assert event.detected_on == D(2026, 11, 2)
+    assert "vì cơ sở y tế Bệnh viện Đà Nẵng báo sinh ngày 02/11/2026" in event.reason["text_vi"]
+    assert event.reason["facts"]["facility"] == "Bệnh viện Đà Nẵng"
     assert on_vital_event(session, ve.id).id == event.id
     assert detect(session, as_of=D(2026, 11, 3), service_id="birth-registration").existing == 1
 
@@ -389,12 +412,31 @@ def test_detection_twice_and_overlapping_ranges_create_nothing_new(session):
     assert total == distinct == 4
 
 
-def test_catch_up_finds_a_missed_day(session):
+def test_a_missed_notice_day_is_caught_by_the_next_run(session):
     holder = b.person(session)
     b.licence(session, "tour_guide_card", holder, D(2021, 12, 2), D(2026, 12, 2))
-    assert detect(session, as_of=D(2026, 9, 4)).created == []  # the 90-day day (3 Sep) was missed
+    [event] = detect(session, as_of=D(2026, 9, 4)).created  # the 90-day day (3 Sep) was missed
+    assert event.detected_on == D(2026, 9, 4) and event.due_date == D(2026, 12, 2)
+    assert (event.reason["facts"]["lead_days"], event.reason["facts"]["days_before"]) == (90, 89)
+    assert detect(session, as_of=D(2026, 9, 5)).created == []  # exactly once
+
+
+def test_catch_up_range_detects_on_the_first_day_of_the_horizon(session):
+    holder = b.person(session)
+    b.licence(session, "tour_guide_card", holder, D(2021, 12, 2), D(2026, 12, 2))
     [event] = detect_range(session, D(2026, 9, 1), D(2026, 9, 4)).created
     assert event.detected_on == D(2026, 9, 3)
+
+
+def test_a_licence_ingested_after_its_notice_day_is_offered_by_the_next_daily_run(session):
+    holder = b.person(session)
+    assert detect(session, as_of=D(2026, 11, 20)).created == []
+    # arrives 12 days before expiry: after the 90- and 30-day notice days
+    b.licence(session, "driving_licence", holder, D(2021, 12, 2), D(2026, 12, 2), licence_class="C")
+    [event] = detect(session, as_of=D(2026, 11, 21)).created
+    assert event.service_id == "driving-licence-renewal" and event.due_date == D(2026, 12, 2)
+    assert (event.reason["facts"]["lead_days"], event.reason["facts"]["days_before"]) == (30, 11)
+    assert detect(session, as_of=D(2026, 11, 26)).created == []
 
 
 def test_bad_range_is_refused(session):

@@ -215,10 +215,10 @@ def test_licences_follow_validity_rules(out: Path) -> None:
             exp = dt.date.fromisoformat(r["expires_on"])
             years = round((exp - issued).days / 365.25)
         if r["kind"] == "driving_licence":
-            if r["licence_class"] in ("A1", "A", "B1"):
-                assert r["expires_on"] == ""
+            if r["licence_class"] in ("A1", "A", "B1", "A2", "A3"):  # Law 36/2024 art. 57; Circular 12/2017 art. 17
+                assert r["expires_on"] == "" and (r["licence_class"] not in ("A2", "A3") or issued.year < 2025)
             else:
-                assert years == (10 if r["licence_class"] in ("B", "C1") else 5)
+                assert years == (10 if r["licence_class"] in ("B", "C1", "B2") else 5)
         elif r["kind"] == "passport":
             at_issue = (issued - born).days / 365.25
             assert years == (5 if at_issue < 14 else 10)

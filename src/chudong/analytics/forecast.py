@@ -127,8 +127,10 @@ def _first_days(ctx, svc, start: dt.date, end: dt.date, *, future_deaths: bool):
     evaluated day by day, as detection does.
     """
     from chudong.rules.engine import SCHEDULED
+    from chudong.rules.service import horizon
 
     evaluate = SCHEDULED[svc.trigger["type"]]
+    svc = horizon(svc)  # detection is state-based: a subject is found on the first day of its horizon
     leads = sorted(set(svc.notice_lead_days))
     for s, e in _month_segments(start, end):
         if not leads or not _one_pass_is_exact(ctx, svc, s, e, future_deaths):

@@ -32,10 +32,20 @@ DEPRIVATION_INDICATORS = (
     "hygienic_latrine", "telecom_use", "information_assets",
 )
 LICENCE_KINDS = (
-    "id_card", "passport", "driving_licence", "medical_licence", "tour_guide_card",
+    "id_card", "people_id_card", "passport", "driving_licence", "medical_licence", "tour_guide_card",
     "veterinary_cert", "transport_licence",
 )
-DRIVING_CLASSES = ("A1", "A", "B1", "B", "C1", "C", "D1", "D2", "D", "BE", "C1E", "CE", "D1E", "D2E", "DE")
+LICENCE_KINDS_BASIS = (
+    "Luật Căn cước 26/2023/QH15 (thẻ căn cước; chứng minh nhân dân: điều 46); Luật Xuất cảnh, nhập cảnh 49/2019/QH14; "
+    "Luật Trật tự, an toàn giao thông đường bộ 36/2024/QH15; Luật Khám bệnh, chữa bệnh 15/2023/QH15; "
+    "Luật Du lịch 09/2017/QH14; Luật Thú y 79/2015/QH13; Nghị định 158/2024/NĐ-CP",
+    "Law on Identification 26/2023/QH15 (ID card; people's ID card: art. 46); Law on Exit and Entry 49/2019/QH14; "
+    "Law on Road Traffic Order and Safety 36/2024/QH15; Law on Medical Examination and Treatment 15/2023/QH15; "
+    "Law on Tourism 09/2017/QH14; Law on Veterinary Medicine 79/2015/QH13; Decree 158/2024/NĐ-CP",
+)
+# the driving licence class tables (by issue date) are legal parameters of the rules catalogue
+DRIVING_TERMS = "driving_licence.terms"
+NO_EXPIRY = "none"  # feeds v1.1: expires_on = none → the document has no expiry (empty = not supplied)
 SCHOOL_LEVELS = ("primary", "lower_secondary")
 UTILITIES = ("electricity", "water")
 _SEX = {"m": "M", "f": "F", "nam": "M", "nữ": "F", "nu": "F", "male": "M", "female": "F"}
@@ -461,20 +471,22 @@ def validate_licence(row: dict[str, str], ctx: Context) -> Valid:
     key = source_key(row)
     kind = required(row, "kind").lower()
     if kind not in LICENCE_KINDS:
-        raise Rejected("kind", f"{kind!r} is not one of {', '.join(LICENCE_KINDS)}")
+        raise Rejected("kind", f"{kind!r} không phải loại giấy tờ được chấp nhận / is not an accepted document kind "
+                               f"({', '.join(LICENCE_KINDS)}); căn cứ / legal basis: {LICENCE_KINDS_BASIS[0]} / "
+                               f"{LICENCE_KINDS_BASIS[1]}")
     cls = optional(row, "licence_class")
-    if kind == "driving_licence":
-        if not cls:
-            raise Rejected("licence_class", "required for a driving licence")
-        cls = cls.upper()
-        if cls not in DRIVING_CLASSES:
-            raise Rejected("licence_class", f"{cls!r} is not a driving licence class ({', '.join(DRIVING_CLASSES)})")
     number = required(row, "number").replace(" ", "")
     facts = holder_facts(row, ctx, "holder", "holder_ward_code")
     born = dt.date.fromisoformat(facts["birth_date"]) if facts["birth_date"] else MIN_BIRTH_DATE
     issued = past_date(required(row, "issued_on"), "issued_on", ctx, earliest=born)
+    if kind == "driving_licence":
+        if not cls:
+            raise Rejected("licence_class", "required for a driving licence")
+        cls = cls.upper()
+        _check_driving_class(cls, issued)
     expires_text = optional(row, "expires_on")
-    expires = parse_date(expires_text, "expires_on") if expires_text else None
+    no_expiry = expires_text is not None and expires_text.strip().lower() == NO_EXPIRY
+    expires = parse_date(expires_text, "expires_on") if expires_text and not no_expiry else None
     if expires is not None and expires <= issued:
         raise Rejected("expires_on", f"{expires_text} is not after the issue date {issued.isoformat()}")
     if expires is not None and expires.year > issued.year + 60:
@@ -485,7 +497,22 @@ def validate_licence(row: dict[str, str], ctx: Context) -> Valid:
         "issuing_agency": required(row, "issuing_agency"),
     }
     lenient_phone(row, norm)
+    if no_expiry:
+        norm["no_expiry"] = 1
     return _finish(key, norm, f"{kind}:{number}")
+
+
+def _check_driving_class(cls: str, issued: dt.date) -> None:
+    """Reject a driving licence class that the class table in force on the issue date does not have."""
+    from chudong.rules.catalogue import classes_on, get_catalogue
+
+    table = classes_on(get_catalogue(), DRIVING_TERMS, issued)
+    if cls not in table.value:
+        accepted = ", ".join(table.value)
+        raise Rejected("licence_class", (
+            f"{cls!r} không phải hạng giấy phép lái xe cấp ngày {issued.strftime('%d/%m/%Y')} (các hạng: {accepted}; "
+            f"căn cứ: {table.cite('vi')}) / {cls!r} is not a driving licence class for a licence issued on "
+            f"{issued.isoformat()} (classes: {accepted}; legal basis: {table.reference})"))
 
 
 def validate_school(row: dict[str, str], ctx: Context) -> Valid:

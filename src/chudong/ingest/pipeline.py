@@ -140,7 +140,7 @@ DOMAIN_COLUMNS: dict[str, list[tuple[str, str]]] = {
     "households": [("household_code", "text"), ("area_type", "text"), ("income_per_person", "text"),
                    ("survey_date", "date"), ("deprivations", "json")],
     "licences": [("kind", "text"), ("licence_class", "text"), ("number", "text"), ("issued_on", "date"),
-                 ("expires_on", "date"), ("issuing_agency", "text")],
+                 ("expires_on", "date"), ("issuing_agency", "text"), ("no_expiry", "int")],
     "schools": [("school_code", "text"), ("name", "text"), ("level", "text"), ("catchment", "json")],
     "utilities": [("utility", "text"), ("customer_no", "text")],
     "building_plans": [("parcel", "text"), ("declared_on", "date"), ("details", "json")],
@@ -199,13 +199,13 @@ AFTER_SQL: dict[str, list[str]] = {
     ],
     "licences": [
         """INSERT INTO licence (kind, licence_class, number, person_id, holder_pid, issued_on, expires_on,
-                                issuing_agency, revoked, source_record_id)
+                                no_expiry, issuing_agency, revoked, source_record_id)
            SELECT s.kind, s.licence_class, s.number, p.id, s.pid, s.issued_on, s.expires_on,
-                  s.issuing_agency, false, s.rec_id
+                  COALESCE(s.no_expiry, 0) = 1, s.issuing_agency, false, s.rec_id
            FROM {stg} s {join} WHERE true
            ON CONFLICT (kind, number) DO UPDATE SET licence_class = excluded.licence_class,
              person_id = excluded.person_id, holder_pid = excluded.holder_pid, issued_on = excluded.issued_on,
-             expires_on = excluded.expires_on, issuing_agency = excluded.issuing_agency,
+             expires_on = excluded.expires_on, no_expiry = excluded.no_expiry, issuing_agency = excluded.issuing_agency,
              source_record_id = excluded.source_record_id""",
     ],
     "schools": [

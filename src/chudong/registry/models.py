@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import (JSON, BigInteger, Boolean, Date, Float, ForeignKey, Index, Integer, String, Text,
-                        UniqueConstraint, text)
+                        UniqueConstraint, false, text)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from chudong.db import Base, UTCDateTime
@@ -142,7 +142,9 @@ class Licence(Base):
     person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True, nullable=True)
     holder_pid: Mapped[str | None] = mapped_column(Sealed("pid"), nullable=True)  # as sent
     issued_on: Mapped[dt.date] = mapped_column(Date)
-    expires_on: Mapped[dt.date | None] = mapped_column(Date, index=True, nullable=True)  # None = never expires
+    # None = not supplied (the rules derive it from the class and issue date), unless no_expiry
+    expires_on: Mapped[dt.date | None] = mapped_column(Date, index=True, nullable=True)
+    no_expiry: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # the agency says: no expiry
     issuing_agency: Mapped[str] = mapped_column(String(120))
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
     source_record_id: Mapped[int | None] = mapped_column(ForeignKey("source_record.id"), index=True, nullable=True)

@@ -36,7 +36,8 @@ AGENCIES = (
 STEPS = ("offered", "reminder", "supplement_requested", "approved", "rejected", "result_issued")
 # A notice-only service has no dossier to approve: it is offered, reminded, then acted on or expired.
 NOTICE_STEPS = ("offered", "reminder")
-TRIGGER_TYPES = ("vital_event", "licence_expiry", "age_milestone", "school_cohort", "household_review", "building_plan")
+TRIGGER_TYPES = ("vital_event", "licence_expiry", "age_milestone", "school_cohort", "household_review", "building_plan",
+                 "document_void")
 
 
 class CatalogueError(ChudongError):
@@ -143,6 +144,11 @@ class ParameterValue:
     valid_to: dt.date | None
     reference: str
     status: str = "in_force"  # in_force / draft / unverified
+    reference_vi: str = ""  # the reference as cited on a Vietnamese page (falls back to ``reference``)
+
+    def cite(self, lang: str) -> str:
+        """Return the legal reference in ``lang`` ("vi" or "en")."""
+        return (self.reference_vi or self.reference) if lang == "vi" else self.reference
 
     def covers(self, day: dt.date) -> bool:
         """Return True when the value applies on ``day``."""
@@ -153,7 +159,7 @@ class ParameterValue:
         return {
             "name": self.name, "value": self.value, "valid_from": self.valid_from.isoformat(),
             "valid_to": self.valid_to.isoformat() if self.valid_to else None,
-            "reference": self.reference, "status": self.status,
+            "reference": self.reference, "reference_vi": self.reference_vi or self.reference, "status": self.status,
         }
 
 
@@ -207,11 +213,55 @@ class _Keep(dict):
 class _ExpiryTrigger(_Frozen):
     type: Literal["licence_expiry"]
     licence_kind: str
-    validity_years: str  # parameter name: validity when expires_on is missing
+    validity_years: str | None = None  # parameter name: validity when expires_on is missing
     validity_years_by_class: dict[str, str] = {}
     classes_without_expiry: str | None = None  # parameter name (list of classes)
+    # parameter name: class → term (see Term) in force on the issue date; the classes it lists
+    # are the only ones accepted for licences issued in its period
+    terms_by_class: str | None = None
+    renewal_class: str | None = None  # parameter name: old class → {to, vi, en} on renewal
     child_age_below: str | None = None  # parameter: holder age at issue under which child validity applies
     child_validity_years: str | None = None
+
+
+class Term(_Frozen):
+    """The term of a licence class: ``years`` after issue, or until the holder reaches ``until_age``.
+
+    With ``until_age`` (by sex, ``F``/``M``), a holder older than ``over_age_at_issue`` on the
+    issue date gets ``years`` instead (the old car class B1).
+    """
+
+    years: int | None = None
+    until_age: dict[Literal["F", "M"], int] | None = None
+    over_age_at_issue: dict[Literal["F", "M"], int] | None = None
+
+
+def parse_term(value: Any) -> Term | None:
+    """Return the term of a class table entry (None = the class has no expiry); raise ValueError if malformed."""
+    if value == "none":
+        return None
+    if not isinstance(value, dict):
+        raise ValueError(f"a term is 'none' or a mapping like {{years: 10}}, not {value!r}")
+    term = Term.model_validate(value)
+    if term.years is None and term.until_age is None:
+        raise ValueError("a term needs 'years' or 'until_age'")
+    if term.until_age is not None and (term.over_age_at_issue is None) != (term.years is None):
+        raise ValueError("'over_age_at_issue' and 'years' go together with 'until_age'")
+    return term
+
+
+def classes_on(catalogue: Catalogue, name: str, issued_on: dt.date) -> ParameterValue:
+    """Return the class table ``name`` for a licence issued on ``issued_on``.
+
+    A licence issued before the first period is checked against the earliest table.
+    """
+    periods = catalogue.parameters.get(name) or ()
+    for p in periods:
+        if p.covers(issued_on):
+            return p
+    if periods and issued_on < periods[0].valid_from:
+        return periods[0]
+    return catalogue.parameter(name, issued_on)  # raises ParameterMissing with the periods
 
 
 class _MilestoneTrigger(_Frozen):
@@ -250,9 +300,19 @@ class _PlanTrigger(_Frozen):
     type: Literal["building_plan"]
 
 
+class _VoidTrigger(_Frozen):
+    """Holders of an old document that a law made void, with no replacement document on record."""
+
+    type: Literal["document_void"]
+    licence_kind: str  # the old document (e.g. people_id_card)
+    replaced_by: str  # the document that replaces it (e.g. id_card)
+    valid_until: str  # parameter name: the last day the old document is valid ("YYYY-MM-DD")
+
+
 _TRIGGER_MODELS: dict[str, type[_Frozen]] = {
     "licence_expiry": _ExpiryTrigger, "age_milestone": _MilestoneTrigger, "school_cohort": _CohortTrigger,
     "vital_event": _VitalTrigger, "household_review": _ReviewTrigger, "building_plan": _PlanTrigger,
+    "document_void": _VoidTrigger,
 }
 
 
@@ -265,7 +325,7 @@ def _parameter_refs(trigger: _Frozen) -> list[tuple[str, str]]:
     """Return (key, parameter name) for every parameter a trigger refers to."""
     refs: list[tuple[str, str]] = []
     for key, value in trigger:
-        if key in ("type", "licence_kind", "event_kind"):
+        if key in ("type", "licence_kind", "event_kind", "replaced_by"):
             continue
         if isinstance(value, str):
             refs.append((key, value))
@@ -283,6 +343,7 @@ class _PeriodIn(_Frozen):
     valid_from: dt.date
     valid_to: dt.date | None = None
     reference: str
+    reference_vi: str = ""
     status: Literal["in_force", "draft", "unverified"] = "in_force"
 
     @field_validator("reference")
@@ -366,7 +427,8 @@ def _load_parameters(
                 problems.append((str(path), key, f"valid_to {p.valid_to} is before valid_from {p.valid_from}"))
                 continue
             params.setdefault(str(name), []).append(
-                (ParameterValue(str(name), p.value, p.valid_from, p.valid_to, p.reference, p.status), str(path), key)
+                (ParameterValue(str(name), p.value, p.valid_from, p.valid_to, p.reference, p.status, p.reference_vi),
+                 str(path), key)
             )
 
 
@@ -486,9 +548,30 @@ def _validate_service(
             for key, pname in _parameter_refs(trig):
                 if pname not in parameters:
                     problems.append((file, f"trigger.{key}", f"unknown parameter {pname!r}"))
-            if ttype in ("licence_expiry", "age_milestone", "school_cohort") and not svc.notice_lead_days:
+            if ttype == "licence_expiry":
+                _check_expiry_trigger(file, trig, parameters, problems)
+            if ttype in ("licence_expiry", "age_milestone", "school_cohort", "document_void") and not svc.notice_lead_days:
                 problems.append((file, "notice_lead_days", "a date-window trigger needs at least one lead time"))
     return svc if len(problems) == before else None
+
+
+def _check_expiry_trigger(
+    file: str, trig: Any, parameters: dict[str, tuple[ParameterValue, ...]], problems: list[tuple[str, str, str]],
+) -> None:
+    if trig.validity_years is None and trig.terms_by_class is None:
+        problems.append((file, "trigger", "give validity_years or terms_by_class"))
+    for p in parameters.get(trig.terms_by_class or "", ()):
+        if not isinstance(p.value, dict) or not p.value:
+            problems.append((file, "trigger.terms_by_class", f"{p.name} ({p.valid_from}): must map classes to terms"))
+            continue
+        for cls, value in p.value.items():
+            try:
+                parse_term(value)
+            except (ValueError, ValidationError) as exc:
+                problems.append((file, "trigger.terms_by_class", f"{p.name} ({p.valid_from}) class {cls}: {exc}"))
+    for p in parameters.get(trig.renewal_class or "", ()):
+        if not isinstance(p.value, dict) or not all(isinstance(v, dict) and "to" in v for v in p.value.values()):
+            problems.append((file, "trigger.renewal_class", f"{p.name} ({p.valid_from}): must map classes to {{to, vi, en}}"))
 
 
 def catalogue_folders() -> list[Path]:

@@ -40,7 +40,7 @@ def register(app: typer.Typer) -> None:
         from chudong.db import unit_of_work
         from chudong.kit import clock
         from chudong.kit.errors import ChudongError
-        from chudong.rules.service import detect, detect_range, event_json, events_detected
+        from chudong.rules.service import detect_range, event_json, events_by_key, events_detected
 
         day = _day(as_of, "--as-of")
         start, end = _day(from_, "--from"), _day(to, "--to")
@@ -54,10 +54,15 @@ def register(app: typer.Typer) -> None:
         try:
             with unit_of_work(require_migrated()) as session:
                 result = detect_range(session, start, end, service_id=service)
-                events = events_detected(session, start, end)
+                # everyone due within the horizon (offered now or before), and whatever was detected on the days
+                found = {e.key: e for e in events_detected(session, start, end)}
+                found.update({e.key: e for e in events_by_key(session, result.keys)})
+                events = sorted(found.values(), key=lambda e: (e.detected_on, e.service_id, e.key))
                 payload = [event_json(e) for e in events if service is None or e.service_id == service]
         except ChudongError as exc:
             raise CliError(exc.message) from None
+        for warning in result.skipped:
+            typer.echo(f"warning: {warning}", err=True)
         if as_json:
             typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
             return

@@ -19,12 +19,20 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, exists, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
 from chudong.kit.workdays import WorkingCalendar
-from chudong.registry.models import BuildingPlan, Household, Licence, Person, School, VitalEvent
-from chudong.rules.catalogue import Catalogue, ParameterMissing, ParameterValue, ServiceDef, parse_trigger
+from chudong.registry.models import BuildingPlan, Household, Licence, Person, School, SourceRecord, VitalEvent
+from chudong.rules.catalogue import (
+    Catalogue,
+    ParameterMissing,
+    ParameterValue,
+    ServiceDef,
+    classes_on,
+    parse_term,
+    parse_trigger,
+)
 from chudong.rules.dates import add_years, age_on, dates_reaching, vi_date
 
 # Vital events, review results and building plans are normally handled when ingested
@@ -33,6 +41,7 @@ STREAMING_LOOKBACK_DAYS = 7
 
 DOCUMENTS: dict[str, tuple[str, str]] = {
     "id_card": ("thẻ căn cước", "ID card"),
+    "people_id_card": ("chứng minh nhân dân", "people's ID card (CMND)"),
     "passport": ("hộ chiếu", "passport"),
     "driving_licence": ("giấy phép lái xe", "driving licence"),
     "medical_licence": ("giấy phép hành nghề khám bệnh, chữa bệnh", "medical practice licence"),
@@ -87,6 +96,7 @@ class MissingData:
     detail: str
     person_id: int | None = None
     source_record_id: int | None = None
+    kind: str = "missing"  # quality-issue kind: missing, or conflict (e.g. a printed term contradicting the class)
 
 
 @dataclass
@@ -100,10 +110,17 @@ class Outcome:
 class RuleContext:
     """What evaluators share during one run: the session, the catalogue, the working calendar."""
 
-    def __init__(self, session: Session, catalogue: Catalogue) -> None:
+    def __init__(self, session: Session, catalogue: Catalogue, run_id: int | None = None) -> None:
         self.session = session
         self.catalogue = catalogue
+        self.run_id = run_id  # streaming: only the subjects written by this ingestion run
         self._people: dict[int, Person] = {}
+
+    def in_run(self, column: Any) -> Any:
+        """Return a condition keeping the rows whose source record belongs to the run (true without a run)."""
+        if self.run_id is None:
+            return true()
+        return column.in_(select(SourceRecord.id).where(SourceRecord.run_id == self.run_id))
 
     def person(self, person_id: int) -> Person | None:
         """Return a person, from the batch preloaded by ``preload_people`` when possible."""
@@ -136,109 +153,198 @@ def _legal(svc: ServiceDef) -> str:
 # ---------------------------------------------------------------- expiries
 
 
+@dataclass
+class _Derived:
+    """A licence's term derived by the law in force on its issue date."""
+
+    expiry: dt.date | None = None  # None with no_term=False: could not be derived (see problem)
+    no_term: bool = False
+    params: list[ParameterValue] = field(default_factory=list)
+    problem: tuple[str, str] | None = None  # (registry field, why) when it cannot be derived
+
+
+def _derive_term(ctx: RuleContext, trig: Any, lic: Licence, person: Person | None, doc_en: str) -> _Derived:
+    """Return the term of ``lic`` by its class and the law in force on its issue date."""
+    if trig.terms_by_class:
+        if not lic.licence_class:
+            return _Derived(problem=("licence.licence_class", f"{doc_en} no. {lic.number} has neither a class nor an "
+                                     "expiry date: its validity cannot be decided"))
+        table = classes_on(ctx.catalogue, trig.terms_by_class, lic.issued_on)
+        if not table.covers(lic.issued_on):
+            return _Derived(problem=("licence.expires_on", f"{doc_en} no. {lic.number} issued on {lic.issued_on} has "
+                                     f"no expiry date and no class table ({trig.terms_by_class}) was in force on that day"))
+        if lic.licence_class not in table.value:
+            return _Derived(problem=("licence.licence_class", f"{doc_en} no. {lic.number}: class {lic.licence_class} "
+                                     f"does not exist in the table in force on its issue date {lic.issued_on} "
+                                     f"({', '.join(table.value)}; {table.reference})"))
+        term = parse_term(table.value[lic.licence_class])
+        if term is None:
+            return _Derived(no_term=True, params=[table])
+        if term.until_age is not None:
+            if person is None or person.sex not in term.until_age:
+                return _Derived(problem=("person.sex" if person else "licence.person_id",
+                                         f"{doc_en} no. {lic.number} (class {lic.licence_class}) runs until an age "
+                                         "that depends on the holder's sex and birth date, which are not on record"))
+            limit = add_years(person.birth_date, term.until_age[person.sex])  # type: ignore[index]
+            over = (term.over_age_at_issue or {}).get(person.sex)  # type: ignore[call-overload]
+            if over is not None and term.years and age_on(person.birth_date, lic.issued_on) > over:
+                limit = add_years(lic.issued_on, term.years)
+            return _Derived(expiry=limit, params=[table])
+        return _Derived(expiry=add_years(lic.issued_on, int(term.years or 0)), params=[table])
+    params: list[ParameterValue] = []
+    name = trig.validity_years_by_class.get(lic.licence_class or "", trig.validity_years)
+    if trig.child_age_below and trig.child_validity_years:
+        if person is None:
+            return _Derived(problem=("licence.person_id", f"{doc_en} no. {lic.number} has no expiry date and no linked "
+                                     "holder: the holder's age at issue decides its validity"))
+        below = ctx.param(trig.child_age_below, lic.issued_on)
+        if age_on(person.birth_date, lic.issued_on) < int(below.value):
+            name = trig.child_validity_years
+            params.append(below)
+    periods = [p for p in ctx.catalogue.parameters[name] if p.covers(lic.issued_on)]
+    if not periods:
+        return _Derived(problem=("licence.expires_on", f"{doc_en} no. {lic.number} issued on {lic.issued_on} has no "
+                                 f"expiry date and no validity rule ({name}) was in force on that day"))
+    return _Derived(expiry=add_years(lic.issued_on, int(periods[0].value)), params=[*params, periods[0]])
+
+
+# a printed expiry this many days away from the term its class gives is reported as contradicting it
+TERM_TOLERANCE_DAYS = 31
+
+
+def _expiry_windows(ctx: RuleContext, trig: Any, targets: list[dt.date]) -> tuple[list[dt.date], list[dt.date], set[str]]:
+    """Return the issue dates and birth dates whose derived term ends on a target, and the age-term classes."""
+    spans: list[tuple[int, ParameterValue]] = []
+    names = {trig.validity_years, *trig.validity_years_by_class.values(), trig.child_validity_years} - {None}
+    for name in names:
+        spans.extend((int(p.value), p) for p in ctx.catalogue.parameters[name])
+    ages: set[int] = set()
+    age_classes: set[str] = set()
+    for p in ctx.catalogue.parameters.get(trig.terms_by_class or "", ()):
+        for cls, value in p.value.items():
+            term = parse_term(value)
+            if term is not None and term.years:
+                spans.append((term.years, p))
+            if term is not None and term.until_age:
+                ages.update(term.until_age.values())
+                age_classes.add(cls)
+    issue_dates = {d for target in targets for years, p in spans
+                   for d in dates_reaching(target, years) if p.covers(d)}
+    births = {d for target in targets for age in ages for d in dates_reaching(target, age)}
+    return sorted(issue_dates), sorted(births), age_classes
+
+
 def evaluate_expiry(ctx: RuleContext, svc: ServiceDef, as_of: dt.date) -> Outcome:
-    """Find licences of the service's kind that expire exactly one lead time after ``as_of``."""
+    """Find licences of the service's kind that expire exactly one lead time after ``as_of``.
+
+    The expiry is the printed one, or (not supplied) the term of the licence's class by the law
+    in force on its ISSUE date; a licence the agency says has no expiry never fires.
+    """
     trig = parse_trigger(svc.trigger)
     out = Outcome()
     targets = {as_of + dt.timedelta(days=lead): lead for lead in svc.notice_lead_days}
-    validity_names = {trig.validity_years, *trig.validity_years_by_class.values()}
-    if trig.child_validity_years:
-        validity_names.add(trig.child_validity_years)
-    # Licences without an expiry date in the feed: those issued exactly one validity period
-    # (in force on the issue date) before a target date.
-    issue_dates: set[dt.date] = set()
-    for name in validity_names:
-        for period in ctx.catalogue.parameters[name]:
-            for target in targets:
-                issue_dates.update(d for d in dates_reaching(target, int(period.value)) if period.covers(d))
-    no_expiry: ParameterValue | None = None
-    if trig.classes_without_expiry:
-        no_expiry = ctx.param(trig.classes_without_expiry, as_of)
+    issue_dates, births, age_classes = _expiry_windows(ctx, trig, sorted(targets))
+    renewal = ctx.catalogue.parameters.get(trig.renewal_class or "", ())
     lic, newer = Licence, aliased(Licence)
+    same_line = [lic.licence_class.is_(None), newer.licence_class == lic.licence_class]
+    for p in renewal:  # a licence renewed into its new class (Law 36/2024 art. 89) is renewed too
+        same_line += [and_(lic.licence_class == old, newer.licence_class == m["to"]) for old, m in p.value.items()]
     renewed = exists().where(
         newer.person_id == lic.person_id, newer.kind == lic.kind, newer.id != lic.id,
-        newer.revoked.is_(False), newer.issued_on > lic.issued_on,
-        or_(lic.licence_class.is_(None), newer.licence_class == lic.licence_class),
+        newer.revoked.is_(False), newer.issued_on > lic.issued_on, or_(*same_line),
     )
-    due_filter = lic.expires_on.in_(sorted(targets))
-    if issue_dates:
-        due_filter = or_(due_filter, and_(lic.expires_on.is_(None), lic.issued_on.in_(sorted(issue_dates))))
-    query = (
-        select(lic, Person).outerjoin(Person, Person.id == lic.person_id)
-        .where(lic.kind == trig.licence_kind, lic.revoked.is_(False), due_filter, ~renewed)
-        .order_by(lic.id)
-    )
+    base = (select(lic, Person).outerjoin(Person, Person.id == lic.person_id)
+            .where(lic.kind == trig.licence_kind, lic.revoked.is_(False), ~renewed, ctx.in_run(lic.source_record_id)))
+    derive = and_(lic.expires_on.is_(None), lic.no_expiry.is_(False))
+    found: dict[int, tuple[Licence, Person | None]] = {}
+    selections = [lic.expires_on.in_(chunk) for chunk in _chunked(sorted(targets))]
+    selections += [and_(derive, lic.issued_on.in_(chunk)) for chunk in _chunked(issue_dates)]
+    if age_classes:
+        selections += [and_(derive, lic.licence_class.in_(sorted(age_classes)), Person.birth_date.in_(chunk))
+                       for chunk in _chunked(births)]
+    for where in selections:
+        for row_lic, person in ctx.session.execute(base.where(where)):
+            found[row_lic.id] = (row_lic, person)
     doc_vi, doc_en = DOCUMENTS.get(trig.licence_kind, (trig.licence_kind, trig.licence_kind))
-    for row_lic, person in ctx.session.execute(query):
-        if no_expiry is not None and row_lic.licence_class in no_expiry.value:
-            continue  # these classes never expire (no event, ever)
-        params: list[ParameterValue] = []
-        computed = False
-        if row_lic.expires_on is not None:
+    for row_lic, person in (found[k] for k in sorted(found)):
+        ref = f"licence:{row_lic.id}"
+        computed = row_lic.expires_on is None
+        # the printed term is checked against the class table; otherwise only a missing one is derived
+        derived = _derive_term(ctx, trig, row_lic, person, doc_en) if computed or trig.terms_by_class else _Derived()
+        if not computed:
             expiry = row_lic.expires_on
+            if trig.terms_by_class and derived.problem is None and expiry in targets and (
+                derived.no_term or abs((derived.expiry - expiry).days) > TERM_TOLERANCE_DAYS  # type: ignore[operator]
+            ):
+                term = "no expiry" if derived.no_term else f"expiry {derived.expiry}"
+                out.missing.append(MissingData(
+                    svc.id, "licence.expires_on", ref,
+                    f"{doc_en} no. {row_lic.number} class {row_lic.licence_class} issued on {row_lic.issued_on}: the "
+                    f"printed expiry {expiry} contradicts its class ({term} by {derived.params[0].reference}); "
+                    "the printed term is kept", row_lic.person_id, row_lic.source_record_id, kind="conflict"))
+            params: list[ParameterValue] = []
         else:
-            if trig.validity_years_by_class and not row_lic.licence_class:
-                out.missing.append(MissingData(
-                    svc.id, "licence.licence_class", f"licence:{row_lic.id}",
-                    f"{doc_en} no. {row_lic.number} has neither a class nor an expiry date: its validity cannot be decided",
-                    row_lic.person_id, row_lic.source_record_id))
+            if derived.problem is not None:
+                out.missing.append(MissingData(svc.id, derived.problem[0], ref, derived.problem[1],
+                                               row_lic.person_id, row_lic.source_record_id))
                 continue
-            name = trig.validity_years_by_class.get(row_lic.licence_class or "", trig.validity_years)
-            if trig.child_age_below and trig.child_validity_years:
-                if person is None:
-                    out.missing.append(MissingData(
-                        svc.id, "licence.person_id", f"licence:{row_lic.id}",
-                        f"{doc_en} no. {row_lic.number} has no expiry date and no linked holder: the holder's age at issue decides its validity",
-                        None, row_lic.source_record_id))
-                    continue
-                below = ctx.param(trig.child_age_below, row_lic.issued_on)
-                if age_on(person.birth_date, row_lic.issued_on) < int(below.value):
-                    name = trig.child_validity_years
-                    params.append(below)
-            periods = [p for p in ctx.catalogue.parameters[name] if p.covers(row_lic.issued_on)]
-            if not periods:
-                out.missing.append(MissingData(
-                    svc.id, "licence.expires_on", f"licence:{row_lic.id}",
-                    f"{doc_en} no. {row_lic.number} issued on {row_lic.issued_on} has no expiry date and no "
-                    f"validity rule ({name}) was in force on that day", row_lic.person_id, row_lic.source_record_id))
-                continue
-            validity = periods[0]
-            params.append(validity)
-            expiry = add_years(row_lic.issued_on, int(validity.value))
-            computed = True
+            if derived.no_term or derived.expiry is None:
+                continue  # this class never expires under the law of its issue date
+            expiry, params = derived.expiry, derived.params
         if expiry not in targets:
             continue
         if person is None:
             out.missing.append(MissingData(
-                svc.id, "licence.person_id", f"licence:{row_lic.id}",
+                svc.id, "licence.person_id", ref,
                 f"{doc_en} no. {row_lic.number} expiring on {expiry} is not linked to a person: nobody can be notified",
                 None, row_lic.source_record_id))
             continue
         if person.death_date is not None and person.death_date <= as_of:
             continue
-        if no_expiry is not None:
-            params.append(no_expiry)
         how_vi = f" (tính từ ngày cấp {vi_date(row_lic.issued_on)})" if computed else ""
         how_en = f" (computed from the issue date {row_lic.issued_on})" if computed else ""
         cls_vi = f" hạng {row_lic.licence_class}" if row_lic.licence_class else ""
         cls_en = f" class {row_lic.licence_class}" if row_lic.licence_class else ""
+        renew_vi = renew_en = ""
+        facts: dict[str, Any] = {}
+        new_class = _renewal_class(renewal, row_lic)
+        if new_class is not None:
+            period, to = new_class
+            params.append(period)
+            facts["renewal_class"] = {**to, "reference": period.reference}
+            renew_vi = (f" Khi đổi, giấy phép được cấp hạng {to['to']}"
+                        f"{' (' + to['vi'] + ')' if to.get('vi') else ''} ({period.cite('vi')}).")
+            renew_en = (f" On renewal it is re-issued as class {to['to']}"
+                        f"{' (' + to['en'] + ')' if to.get('en') else ''} ({period.reference}).")
         out.candidates.append(Candidate(
             service_id=svc.id, subject_kind="person", subject_id=person.id,
             occurrence=f"{expiry.isoformat()}/L{row_lic.id}", due_date=expiry, rule=f"{svc.id}/licence_expiry",
             text_vi=(f"Ông/Bà nhận thông báo này vì {doc_vi}{cls_vi} số {row_lic.number} hết hạn ngày "
-                     f"{vi_date(expiry)}{how_vi} ({_legal(svc)})."),
+                     f"{vi_date(expiry)}{how_vi} ({_legal(svc)}).{renew_vi}"),
             text_en=(f"You received this because your {doc_en}{cls_en} no. {row_lic.number} expires on "
-                     f"{expiry.isoformat()}{how_en} ({_legal(svc)})."),
+                     f"{expiry.isoformat()}{how_en} ({_legal(svc)}).{renew_en}"),
             parameters=params, source_records=[row_lic.source_record_id, person.source_record_id],
             facts={
                 "licence_id": row_lic.id, "licence_kind": row_lic.kind, "licence_class": row_lic.licence_class,
                 "number": row_lic.number, "issued_on": row_lic.issued_on.isoformat(),
                 "expires_on": expiry.isoformat(), "expiry_computed": computed,
-                "lead_days": targets[expiry], "holder_name": person.full_name,
+                "lead_days": targets[expiry], "holder_name": person.full_name, **facts,
             },
             person_id=person.id,
         ))
     return out
+
+
+def _renewal_class(periods: tuple[ParameterValue, ...], lic: Licence) -> tuple[ParameterValue, dict[str, str]] | None:
+    """Return the class an old-law licence is renewed to (None: not an old-law licence, or no mapping)."""
+    for p in periods:
+        if lic.issued_on < p.valid_from and lic.licence_class in p.value:
+            return p, p.value[lic.licence_class]
+    return None
+
+
+def _chunked(items: list[dt.date], size: int = 900) -> list[list[dt.date]]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
 
 
 # ---------------------------------------------------------------- ID card milestones
@@ -260,7 +366,8 @@ def evaluate_milestone(ctx: RuleContext, svc: ServiceDef, as_of: dt.date) -> Out
     if not due:
         return out
     people = ctx.session.scalars(
-        select(Person).where(Person.birth_date.in_(sorted(due)), Person.death_date.is_(None)).order_by(Person.id)
+        select(Person).where(Person.birth_date.in_(sorted(due)), Person.death_date.is_(None),
+                             ctx.in_run(Person.source_record_id)).order_by(Person.id)
     ).all()
     cards: dict[int, list[Licence]] = {}
     ids = [p.id for p in people]
@@ -432,7 +539,7 @@ def evaluate_household(ctx: RuleContext, svc: ServiceDef, hh: Household) -> Cand
 def evaluate_households_due(ctx: RuleContext, svc: ServiceDef, as_of: dt.date) -> Outcome:
     """Classify the households whose review result is dated within the look-back window."""
     out = Outcome()
-    start = as_of - dt.timedelta(days=STREAMING_LOOKBACK_DAYS)
+    start = as_of - dt.timedelta(days=_lookback(svc))
     for hh in ctx.session.scalars(select(Household).where(
         Household.survey_date >= start, Household.survey_date <= as_of).order_by(Household.id)):
         _collect(out, evaluate_household(ctx, svc, hh))
@@ -451,7 +558,11 @@ def evaluate_vital(ctx: RuleContext, svc: ServiceDef, ve: VitalEvent) -> Candida
     deadline = svc.registration_deadline
     days = deadline.calendar_days if deadline and deadline.calendar_days is not None else 0
     due = ctx.calendar.add_calendar_days(ve.event_date, days)
-    facility = (ve.details or {}).get("facility")
+    # ingestion stores the notifying facility as facility_id / facility_name (``facility``: older records)
+    details = ve.details or {}
+    facility = details.get("facility_name") or details.get("facility") or details.get("facility_id")
+    fac_vi = f"cơ sở y tế {facility}" if facility else "cơ sở y tế"
+    fac_en = f"the health facility {facility}" if facility else "a health facility"
     if trig.event_kind == "birth":
         if ve.mother_person_id is None:
             return MissingData(svc.id, "vital_event.mother_person_id", ref,
@@ -459,9 +570,9 @@ def evaluate_vital(ctx: RuleContext, svc: ServiceDef, ve: VitalEvent) -> Candida
                                None, ve.source_record_id)
         mother = ctx.person(ve.mother_person_id)
         subject = mother
-        text_vi = (f"Ông/Bà nhận thông báo này vì cơ sở y tế {facility or ''} báo sinh ngày {vi_date(ve.event_date)}; "
+        text_vi = (f"Ông/Bà nhận thông báo này vì {fac_vi} báo sinh ngày {vi_date(ve.event_date)}; "
                    f"hạn đăng ký khai sinh là {vi_date(due)} ({deadline.reference if deadline else ''}).")
-        text_en = (f"You received this because the health facility {facility or ''} notified a birth on "
+        text_en = (f"You received this because {fac_en} notified a birth on "
                    f"{ve.event_date.isoformat()}; the birth must be registered by {due.isoformat()} "
                    f"({deadline.reference if deadline else ''}).")
     else:
@@ -483,7 +594,8 @@ def evaluate_vital(ctx: RuleContext, svc: ServiceDef, ve: VitalEvent) -> Candida
         text_vi=text_vi, text_en=text_en, parameters=[],
         source_records=[ve.source_record_id, subject.source_record_id],
         facts={"vital_event_id": ve.id, "kind": ve.kind, "event_date": ve.event_date.isoformat(),
-               "deadline_days": days, "facility": facility, "ward_code": subject.ward_code},
+               "deadline_days": days, "facility": facility, "facility_id": details.get("facility_id"),
+               "ward_code": subject.ward_code},
         person_id=subject.id, vital_event_id=ve.id,
     )
 
@@ -492,7 +604,7 @@ def evaluate_vitals_due(ctx: RuleContext, svc: ServiceDef, as_of: dt.date) -> Ou
     """Open registration for the vital events dated within the look-back window."""
     trig = parse_trigger(svc.trigger)
     out = Outcome()
-    start = as_of - dt.timedelta(days=STREAMING_LOOKBACK_DAYS)
+    start = as_of - dt.timedelta(days=_lookback(svc))
     found = list(ctx.session.scalars(select(VitalEvent).where(
         VitalEvent.kind == trig.event_kind, VitalEvent.event_date >= start, VitalEvent.event_date <= as_of,
     ).order_by(VitalEvent.id)))
@@ -544,6 +656,66 @@ def evaluate_plans_due(ctx: RuleContext, svc: ServiceDef, as_of: dt.date) -> Out
     return out
 
 
+# ---------------------------------------------------------------- documents made void by law
+
+
+def evaluate_void(ctx: RuleContext, svc: ServiceDef, as_of: dt.date) -> Outcome:
+    """Find holders of a document a law made void (e.g. the CMND) who have no replacement on record.
+
+    Due on the day the document stops being valid (its printed expiry if earlier); everyone due
+    by the end of the horizon is offered, once per old document.
+    """
+    trig = parse_trigger(svc.trigger)
+    out = Outcome()
+    horizon_end = as_of + dt.timedelta(days=max(svc.notice_lead_days, default=0))
+    lic, card = Licence, aliased(Licence)
+    replaced = exists().where(card.person_id == lic.person_id, card.kind == trig.replaced_by, card.revoked.is_(False))
+    rows = ctx.session.execute(
+        select(lic, Person).outerjoin(Person, Person.id == lic.person_id)
+        .where(lic.kind == trig.licence_kind, lic.revoked.is_(False), ~replaced, ctx.in_run(lic.source_record_id))
+        .order_by(lic.id))
+    doc_vi, doc_en = DOCUMENTS.get(trig.licence_kind, (trig.licence_kind, trig.licence_kind))
+    new_vi, new_en = DOCUMENTS.get(trig.replaced_by, (trig.replaced_by, trig.replaced_by))
+    for old, person in rows:
+        limit = ctx.param(trig.valid_until, old.issued_on)
+        void_on = dt.date.fromisoformat(str(limit.value)) + dt.timedelta(days=1)
+        if old.expires_on is not None and old.expires_on < void_on:
+            void_on = old.expires_on
+        if void_on > horizon_end:
+            continue
+        if person is None:
+            out.missing.append(MissingData(
+                svc.id, "licence.person_id", f"licence:{old.id}",
+                f"{doc_en} no. {old.number} is void from {void_on} but not linked to a person: nobody can be told",
+                None, old.source_record_id))
+            continue
+        if person.death_date is not None and person.death_date <= as_of:
+            continue
+        out.candidates.append(Candidate(
+            service_id=svc.id, subject_kind="person", subject_id=person.id, occurrence=f"void/L{old.id}",
+            due_date=void_on, rule=f"{svc.id}/document_void",
+            text_vi=(f"Ông/Bà nhận thông báo này vì {doc_vi} số {old.number} hết giá trị sử dụng từ ngày "
+                     f"{vi_date(void_on)} ({limit.cite('vi')}) và chưa có {new_vi} trong dữ liệu; hồ sơ cấp "
+                     f"{new_vi} đã được điền sẵn."),
+            text_en=(f"You received this because your {doc_en} no. {old.number} is no longer valid from "
+                     f"{void_on.isoformat()} ({limit.reference}) and no {new_en} is on record; the {new_en} "
+                     "application is pre-filled."),
+            parameters=[limit], source_records=[old.source_record_id, person.source_record_id],
+            facts={"licence_id": old.id, "licence_kind": old.kind, "number": old.number,
+                   "issued_on": old.issued_on.isoformat(), "void_on": void_on.isoformat(),
+                   "replaced_by": trig.replaced_by, "holder_name": person.full_name},
+            person_id=person.id,
+        ))
+    return out
+
+
+def _lookback(svc: ServiceDef) -> int:
+    """Return how far back an event-type rule looks: while registration is still due, at least the safety net."""
+    deadline = svc.registration_deadline
+    days = deadline.calendar_days if deadline and deadline.calendar_days is not None else 0
+    return max(STREAMING_LOOKBACK_DAYS, days)
+
+
 def _collect(out: Outcome, found: Candidate | MissingData | None) -> None:
     if isinstance(found, Candidate):
         out.candidates.append(found)
@@ -558,5 +730,6 @@ SCHEDULED = {
     "household_review": evaluate_households_due,
     "vital_event": evaluate_vitals_due,
     "building_plan": evaluate_plans_due,
+    "document_void": evaluate_void,
 }
 

@@ -27,7 +27,7 @@ from chudong.geo.models import Ward
 from chudong.kit import clock
 from chudong.kit.errors import NotFound, Unprocessable
 from chudong.registry.models import BuildingPlan, Household, Person, QualityIssue, VitalEvent
-from chudong.rules.catalogue import Catalogue, ServiceDef, get_catalogue
+from chudong.rules.catalogue import Catalogue, ParameterMissing, ServiceDef, get_catalogue
 from chudong.rules.engine import (
     SCHEDULED,
     Candidate,
@@ -49,13 +49,18 @@ class DetectionResult:
 
     created: list[LifeEvent] = field(default_factory=list)
     existing: int = 0
+    keys: list[str] = field(default_factory=list)  # every occurrence found due (new or already offered)
     quality_issues: int = 0
+    # services skipped because a legal parameter they need has no period covering the day
+    skipped: list[str] = field(default_factory=list)
 
     def merge(self, other: DetectionResult) -> None:
         """Add another day's result to this one."""
         self.created.extend(other.created)
         self.existing += other.existing
+        self.keys.extend(k for k in other.keys if k not in set(self.keys))
         self.quality_issues += other.quality_issues
+        self.skipped.extend(w for w in other.skipped if w not in self.skipped)
 
 
 def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
@@ -69,18 +74,60 @@ def _services(catalogue: Catalogue, service_id: str | None) -> list[ServiceDef]:
     return [catalogue.services[k] for k in sorted(catalogue.services)]
 
 
-def detect(session: Session, *, as_of: dt.date, service_id: str | None = None) -> DetectionResult:
-    """Evaluate every date-window and event rule for ``as_of`` and write the new life events."""
+# rules whose subjects are due on a date: a run as of D sees everyone due within the service's
+# horizon (its longest lead time), not only those whose lead day is D
+HORIZON_TRIGGERS = ("licence_expiry", "age_milestone", "school_cohort")
+# the feed whose records are the subjects of a horizon rule (streaming after ingestion)
+FEED_TRIGGERS = {"licences": ("licence_expiry", "document_void"), "persons": ("age_milestone",)}
+
+
+def horizon(svc: ServiceDef) -> ServiceDef:
+    """Return the service as a state-based run evaluates it: every day from as-of to its longest lead."""
+    if svc.trigger["type"] not in HORIZON_TRIGGERS or not svc.notice_lead_days:
+        return svc
+    return svc.model_copy(update={"notice_lead_days": list(range(max(svc.notice_lead_days) + 1))})
+
+
+def _stage(svc: ServiceDef, cand: Candidate) -> Candidate:
+    """Record the lead time whose notice day has passed most recently (and how many days are left)."""
+    days = cand.facts.get("lead_days")
+    if isinstance(days, int) and svc.notice_lead_days:
+        cand.facts["days_before"] = days
+        cand.facts["lead_days"] = min(lead for lead in svc.notice_lead_days if lead >= days)
+    return cand
+
+
+def detect(
+    session: Session, *, as_of: dt.date, service_id: str | None = None, run_id: int | None = None,
+    trigger_types: tuple[str, ...] | None = None,
+) -> DetectionResult:
+    """Offer, as of ``as_of``, everyone due within each service's horizon who has no life event yet.
+
+    The run is state-based and catch-up safe: a subject found late (data ingested after its
+    notice day, or a day the run did not happen) is offered by the next run; the deterministic
+    key keeps every occurrence exactly-once. ``run_id`` restricts the subjects to the records
+    of one ingestion run (streaming), ``trigger_types`` the rules to those trigger types.
+    """
     catalogue = get_catalogue()
-    ctx = RuleContext(session, catalogue)
+    ctx = RuleContext(session, catalogue, run_id=run_id)
     candidates: list[Candidate] = []
     missing: list[MissingData] = []
-    # Evaluate everything before writing anything: a rule never half-applies.
+    skipped: list[str] = []
+    # Evaluate everything before writing anything: a rule never half-applies. A service whose
+    # legal parameters do not cover the day is skipped (with a warning); the others run.
     for svc in _services(catalogue, service_id):
-        outcome = SCHEDULED[svc.trigger["type"]](ctx, svc, as_of)
-        candidates.extend(outcome.candidates)
+        if trigger_types is not None and svc.trigger["type"] not in trigger_types:
+            continue
+        try:
+            outcome = SCHEDULED[svc.trigger["type"]](ctx, horizon(svc), as_of)
+        except ParameterMissing as exc:
+            skipped.append(f"{svc.id} skipped on {as_of.isoformat()}: {exc.message}")
+            continue
+        candidates.extend(_stage(svc, c) for c in outcome.candidates)
         missing.extend(outcome.missing)
-    return write(session, candidates, missing, detected_on=as_of)
+    result = write(session, candidates, missing, detected_on=as_of)
+    result.skipped = skipped
+    return result
 
 
 def detect_range(session: Session, start: dt.date, end: dt.date, *, service_id: str | None = None) -> DetectionResult:
@@ -131,28 +178,29 @@ def write(
         created.sort(key=lambda e: e.id)
     issues = _write_issues(session, missing)
     session.flush()
-    return DetectionResult(created=created, existing=len(keys) - len(created), quality_issues=issues)
+    return DetectionResult(created=created, existing=len(keys) - len(created), quality_issues=issues, keys=keys)
 
 
 def _write_issues(session: Session, missing: Sequence[MissingData]) -> int:
-    wanted: dict[tuple[str, str], MissingData] = {}
+    wanted: dict[tuple[str, str, str], MissingData] = {}
     for m in missing:
-        wanted.setdefault((m.field, m.ref), m)
+        wanted.setdefault((m.kind, m.field, m.ref), m)
     if not wanted:
         return 0
-    open_: set[tuple[str, str]] = set()
-    refs = sorted({ref for _f, ref in wanted})
+    open_: set[tuple[str, str, str]] = set()
+    refs = sorted({ref for _k, _f, ref in wanted})
+    kinds = sorted({k for k, _f, _r in wanted})
     for chunk in _chunks(refs):
-        open_.update(session.execute(select(QualityIssue.field, QualityIssue.value_a).where(
-            QualityIssue.kind == "missing", QualityIssue.status != "resolved", QualityIssue.value_a.in_(chunk),
+        open_.update(session.execute(select(QualityIssue.kind, QualityIssue.field, QualityIssue.value_a).where(
+            QualityIssue.kind.in_(kinds), QualityIssue.status != "resolved", QualityIssue.value_a.in_(chunk),
         )))
     now = clock.now()
     added = 0
-    for (fld, ref), m in wanted.items():
-        if (fld, ref) in open_:
+    for (kind, fld, ref), m in wanted.items():
+        if (kind, fld, ref) in open_:
             continue
         session.add(QualityIssue(
-            kind="missing", person_id=m.person_id, field=fld, value_a=ref, source_a=m.source_record_id,
+            kind=kind, person_id=m.person_id, field=fld, value_a=ref, source_a=m.source_record_id,
             status="open", detail=f"[{m.service_id}] {m.detail}", created_at=now,
         ))
         added += 1
@@ -223,6 +271,14 @@ def events_detected(session: Session, start: dt.date, end: dt.date | None = None
     return list(session.scalars(select(LifeEvent).where(
         LifeEvent.detected_on >= start, LifeEvent.detected_on <= (end or start),
     ).order_by(LifeEvent.detected_on, LifeEvent.service_id, LifeEvent.key)))
+
+
+def events_by_key(session: Session, keys: Sequence[str]) -> list[LifeEvent]:
+    """Return the life events of ``keys`` in the documented order (detected_on, service, key)."""
+    found: list[LifeEvent] = []
+    for chunk in _chunks(list(dict.fromkeys(keys))):
+        found.extend(session.scalars(select(LifeEvent).where(LifeEvent.key.in_(chunk))))
+    return sorted(found, key=lambda e: (e.detected_on, e.service_id, e.key))
 
 
 def event_json(event: LifeEvent) -> dict[str, Any]:

@@ -107,6 +107,10 @@ DRIVING_CLASSES = (  # (class, share of adults 18-70, validity years or 0 = neve
     ("D1", 0.003, 5), ("D2", 0.004, 5), ("D", 0.006, 5), ("BE", 0.002, 5), ("C1E", 0.001, 5), ("CE", 0.006, 5),
     ("D1E", 0.0005, 5), ("D2E", 0.0005, 5), ("DE", 0.001, 5),
 )
+# The class printed on a licence issued before 1 January 2025 (Circular 12/2017/TT-BGTVT), with a term
+# equal to the new class's (feeds reject a class the table of the issue date does not have).
+_OLD_CLASS = {"A1": "A1", "A": "A2", "B1": "A3", "B": "B2", "C1": "B2", "C": "C", "D1": "D", "D2": "D", "D": "E",
+              "BE": "FB2", "C1E": "FC", "CE": "FC", "D1E": "FD", "D2E": "FD", "DE": "FE"}
 # Chance of holding at least one class beyond A1/A (upper bound of the union).
 _HEAVY_SHARE = min(1.0, sum(share for klass, share, _ in DRIVING_CLASSES if klass not in ("A1", "A")))
 PROFESSIONAL_LICENCES = (  # (kind, share of adults in the age range, ages, validity years, agency, number suffix)
@@ -650,7 +654,8 @@ class _Chunk:
                 if _age(p.birth, issued) < 18:
                     issued = _add_years(p.birth, 18)
                 agency = ("Sở Giao thông vận tải " if issued < dt.date(2025, 3, 1) else "Công an ") + self.province.name
-                self.licence_row(p, "driving_licence", klass, f"{self.province.code:02d}" + self.number(), issued,
+                printed = _OLD_CLASS[klass] if issued < dt.date(2025, 1, 1) else klass
+                self.licence_row(p, "driving_licence", printed, f"{self.province.code:02d}" + self.number(), issued,
                                  _add_years(issued, years) if years else None, agency, "LX")
         for kind, share, (lo, hi), years, agency, suffix in PROFESSIONAL_LICENCES:
             if lo <= p.age <= hi and rng.random() < share:
