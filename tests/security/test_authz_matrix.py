@@ -85,7 +85,7 @@ MATRIX: dict[tuple[str, str], str] = {
     # shell, docs, static, open data, catalogue
     ("GET", "/"): "public", ("GET", "/lang/{lang}"): "public", ("GET", "/healthz"): "public",
     ("GET", "/metrics"): "metrics", ("GET", "/openapi.json"): "public", ("GET", "/docs"): "public",
-    ("GET", "/docs/oauth2-redirect"): "public", ("GET", "/redoc"): "public", ("GET", "/static"): "public",
+    ("GET", "/static"): "public", ("GET", "/open-data"): "public",
     ("GET", "/open-data/index.json"): "public", ("GET", "/open-data/index.csv"): "public",
     ("GET", "/api/v1/services"): "public", ("GET", "/api/v1/services/{service_id}"): "public",
     ("GET", "/api/v1/notifications/templates/{template_id}/preview"): "public",

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from chudong.analytics import opendata, reports
+from chudong.analytics import labels, opendata, reports
 from chudong.analytics.service import Period, Scope, compute_index, explain, index_by_unit
 from chudong.kit import clock
 from chudong.portal.pages import page
@@ -21,10 +22,16 @@ MEDIA = {"pdf": "application/pdf", "csv": "text/csv; charset=utf-8",
 
 
 def _last_month() -> str:
-    today = clock.today()
-    first = today.replace(day=1)
-    prev = (first.replace(day=1) - __import__("datetime").timedelta(days=1))
-    return prev.strftime("%Y-%m")
+    return recent_months(clock.today(), 1)[0].strftime("%Y-%m")
+
+
+def recent_months(today: dt.date, n: int) -> list[dt.date]:
+    """Return the first days of the ``n`` whole months before ``today``'s, newest first."""
+    months, first = [], today.replace(day=1)
+    for _ in range(n):
+        first = (first - dt.timedelta(days=1)).replace(day=1)
+        months.append(first)
+    return months
 
 
 @router.get("/leader/index", include_in_schema=False)
@@ -74,6 +81,17 @@ def monthly_download(fmt: str, session: SessionDep, user: Leader, period: str | 
     name = f"bao-cao-{p.start.isoformat()}_{p.end.isoformat()}{'-qua-han' if fmt == 'overdue.csv' else ''}.{media}"
     return Response(writer(rep), media_type=MEDIA[media],
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@router.get("/open-data", include_in_schema=False)
+def open_data_page(request: Request, session: SessionDep,
+                   period: Annotated[str, Query(max_length=40)] = "") -> Response:
+    """Show the open data a visitor can download: the province's index of a month, its files and their schema."""
+    p = Period.parse(period or _last_month())
+    r = compute_index(session, p, Scope())
+    months = [m.strftime("%Y-%m") for m in recent_months(clock.today(), 12)]
+    return page(request, "analytics/open_data.html", r=r, period=p, period_text=period or _last_month(),
+                months=months, **labels.HELPERS)
 
 
 @router.get("/open-data/index.json", tags=["open data"])
