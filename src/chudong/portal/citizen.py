@@ -10,6 +10,8 @@ from fastapi.responses import Response
 from chudong.dossiers import service as dossiers
 from chudong.dossiers.labels import LABELS_VI
 from chudong.kit.errors import ChudongError
+from chudong.dossiers.models import Unit
+from chudong.portal import answers
 from chudong.portal.pages import page
 from chudong.portal.security import CitizenDep, CsrfDep, redirect
 from chudong.web.deps import SessionDep
@@ -67,7 +69,9 @@ def my_dossier(code: str, request: Request, session: SessionDep, user: CitizenDe
     return _dossier_page(request, session, d, error=error)
 
 
-def _dossier_page(request: Request, session, d, error: str | None = None, status_code: int = 200) -> Response:
+def _dossier_page(request: Request, session, d, error: str | None = None, status_code: int = 200,
+                  errors: dict | None = None, typed: dict | None = None, chosen: list | None = None,
+                  **extra: object) -> Response:
     from chudong.dossiers.policy import policy_for
     from chudong.dossiers.views import tracking
 
@@ -76,7 +80,9 @@ def _dossier_page(request: Request, session, d, error: str | None = None, status
     seen = tracking(session, d)
     return page(request, "portal/dossier.html", status_code=status_code, d=d, children=seen.children,
                 events=seen.events, linked=linked, field_label=field_label, why=_explain(seen.reason),
-                result=seen.has_result, rating=seen.rating, error=error)
+                result=seen.has_result, rating=seen.rating, error=error, errors=errors or {},
+                typed=typed or {}, chosen=chosen, questions=answers.questions(d), shown=answers.shown,
+                supplement=supplement_request(session, d), **extra)
 
 
 def _act(request: Request, session, user, code: str, action) -> Response:
@@ -90,15 +96,121 @@ def _act(request: Request, session, user, code: str, action) -> Response:
     return redirect(f"/me/dossiers/{d.code}")
 
 
+async def _answers(request: Request, session, user, code: str):
+    """Read the confirm form: the dossier, its answers checked, the linked procedures chosen, the version."""
+    form = await request.form()
+    d = dossiers.for_citizen(session, user.principal, code)
+    values, typed, errors = answers.read(d, {k: str(v) for k, v in form.multi_items()})
+    return d, values, typed, errors, [str(v) for v in form.getlist("linked")], _int(form.get("version"))
+
+
+@router.post("/me/dossiers/{code}/check", dependencies=[CsrfDep])
+async def check_answers(code: str, request: Request, session: SessionDep, user: CitizenDep) -> Response:
+    """Check the answers, then show them all with the linked procedures before the citizen sends them."""
+    d, values, typed, errors, linked, version = await _answers(request, session, user, code)
+    form = await request.form()
+    if errors or form.get("change"):
+        return _dossier_page(request, session, d, errors=errors, typed=typed, chosen=linked,
+                             status_code=422 if errors and not form.get("change") else 200)
+    return page(request, "portal/check_answers.html", d=d, values=values, typed=typed, linked=linked,
+                version=version, field_label=field_label, shown=answers.shown,
+                linked_names=_linked_names(d))
+
+
 @router.post("/me/dossiers/{code}/confirm", dependencies=[CsrfDep])
 async def confirm(code: str, request: Request, session: SessionDep, user: CitizenDep) -> Response:
     """Confirm a pre-filled dossier with what only the citizen knows and the linked procedures chosen."""
+    d, values, typed, errors, linked, version = await _answers(request, session, user, code)
+    if errors:
+        return _dossier_page(request, session, d, errors=errors, typed=typed, chosen=linked, status_code=422)
+    response = _act(request, session, user, code,
+                    lambda d: dossiers.confirm(session, d, user.principal, supplied=values, linked=linked, version=version))
+    if response.status_code == 303:
+        return redirect(f"/me/dossiers/{code}/confirmed")
+    return response
+
+
+@router.get("/me/dossiers/{code}/confirmed")
+def confirmed(code: str, request: Request, session: SessionDep, user: CitizenDep) -> Response:
+    """The confirmation page: the dossier code and what happens next."""
+    from chudong.dossiers.views import tracking
+
+    d = dossiers.for_citizen(session, user.principal, code)
+    if d.status in OFFER_STATUSES:
+        return redirect(f"/me/dossiers/{d.code}")
+    unit = session.get(Unit, d.handling_unit_code) if d.handling_unit_code else None
+    return page(request, "portal/confirmed.html", d=d, unit=unit, children=tracking(session, d).children)
+
+
+def _linked_names(d) -> dict[str, str]:
+    from chudong.dossiers.policy import policy_for
+
+    pol = policy_for(d.service_id) if d.kind == "dossier" and d.parent_id is None else None
+    return {s.service_id: s.names.get(current_language()) or s.names.get("vi") for s in pol.linked} if pol else {}
+
+
+UPLOAD_REFUSALS = {
+    "empty": "%(name)s is empty.",
+    "too_large": "%(name)s is larger than 5 MB.",
+    "type": "%(name)s is not a PDF, JPEG or PNG file (its content was checked, not its name).",
+    "infected": "%(name)s was refused: the virus scan found a threat.",
+}
+
+
+@router.post("/me/dossiers/{code}/supplement", dependencies=[CsrfDep])
+async def send_supplement(code: str, request: Request, session: SessionDep, user: CitizenDep) -> Response:
+    """Answer a supplement request with documents (PDF, JPEG, PNG) and/or a reply; the clock restarts."""
+    from chudong.adapters.scan import ScanFailed, scanner_from_address
+    from chudong.dossiers import uploads
+
     form = await request.form()
-    supplied = {k[2:]: str(v) for k, v in form.multi_items() if k.startswith("f_")}
-    linked = [str(v) for v in form.getlist("linked")]
-    version = _int(form.get("version"))
-    return _act(request, session, user, code,
-                lambda d: dossiers.confirm(session, d, user.principal, supplied=supplied, linked=linked, version=version))
+    files = [f for f in form.getlist("files") if hasattr(f, "read") and getattr(f, "filename", "")]
+    reply = str(form.get("reply") or "").strip()
+    d = dossiers.for_citizen(session, user.principal, code, for_update=True)
+    errors: dict[str, str] = {}
+    if len(reply) > 500:
+        errors["reply"] = _("Enter at most %(max_length)s characters.") % {"max_length": 500}
+    if not files and not reply:
+        errors["files"] = _("Attach the documents asked for, or write a reply.")
+    settings = request.app.state.settings
+    if not errors:
+        try:
+            dossiers.check_version(d, _int(form.get("version")))
+            with session.begin_nested():
+                for f in files:
+                    uploads.add_upload(session, d, user.principal, kind="supplement", filename=f.filename,
+                                       content=await f.read(uploads.MAX_UPLOAD_BYTES + 1),
+                                       directory=uploads.upload_directory(settings.data_dir),
+                                       scanner=scanner_from_address(settings.clamd_address))
+                dossiers.supply(session, d, user.principal, values={}, note=reply, version=None)
+        except uploads.UploadRefused as exc:
+            session.refresh(d)
+            name = exc.message.split(":", 1)[0]
+            errors["files"] = _(UPLOAD_REFUSALS[exc.why]) % {"name": name}
+        except ScanFailed:
+            session.refresh(d)
+            errors["files"] = _("The virus scan cannot be done right now, so nothing was saved. Please try again later.")
+        except ChudongError as exc:
+            session.refresh(d)
+            return _dossier_page(request, session, d, error=_(exc.message), status_code=exc.status_code)
+    if errors:
+        return _dossier_page(request, session, d, status_code=422, supplement_errors=errors, supplement_reply=reply)
+    return redirect(f"/me/dossiers/{d.code}#progress")
+
+
+def supplement_request(session, d) -> dict | None:
+    """Return what the officer asked for (reason, documents, due date) while a supplement is awaited."""
+    if d.status != "supplement_requested":
+        return None
+    from sqlalchemy import select
+
+    from chudong.dossiers.models import DossierEvent
+
+    event = session.scalar(select(DossierEvent).where(DossierEvent.dossier_id == d.id,
+                                                      DossierEvent.kind == "supplement_requested")
+                           .order_by(DossierEvent.id.desc()).limit(1))
+    data = event.data if event is not None else {}
+    return {"reason": data.get("reason", ""), "documents": data.get("documents", []), "due_on": d.supplement_due_on}
 
 
 @router.post("/me/dossiers/{code}/correct", dependencies=[CsrfDep])

@@ -38,7 +38,42 @@ def environment() -> Environment:
         auto_reload=get_settings().env == "development",
     )
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.filters.update(long_date=long_date, sex_label=sex_label)
     return env
+
+
+# Dates in words: "3 tháng 12 năm 2026" / "3 December 2026" (Babel's Vietnamese "long" has a comma).
+DATE_PATTERNS = {"vi": "d 'tháng' M 'năm' y", "en": "d MMMM y"}
+
+
+def long_date(value: object, lang: str | None = None) -> str:
+    """Return a date (or ISO date text, or datetime) in words in the page's language; "" for nothing."""
+    import datetime as dt
+
+    from babel.dates import format_date
+
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        try:
+            value = dt.date.fromisoformat(value[:10])
+        except ValueError:
+            return value
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    if not isinstance(value, dt.date):
+        return str(value)
+    lang = lang or i18n.current_language()
+    return format_date(value, DATE_PATTERNS.get(lang, DATE_PATTERNS["vi"]), locale=lang)
+
+
+SEX_LABELS = {"F": "Female", "M": "Male"}
+
+
+def sex_label(value: object) -> str:
+    """Return a sex code (F/M) as a word in the page's language."""
+    text = str(value or "")
+    return i18n.gettext(SEX_LABELS[text]) if text in SEX_LABELS else text
 
 
 def compile_all() -> int:

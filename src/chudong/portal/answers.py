@@ -1,0 +1,88 @@
+"""What only the citizen can tell: one question per field the citizen fills in, read and checked.
+
+A field's kind decides its question and its check (a personal ID number, a phone number, a name, a
+fact that may not exist, such as the father's ID). ``read`` returns the values to send to the
+dossier, what was typed (to show again after an error) and the errors in the page's language.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from chudong.dossiers.service import NOT_ON_RECORD
+from chudong.portal.validation import phone_message, pid_message
+from chudong.web.i18n import gettext as _
+
+# The stored value of a fact the citizen says does not exist or is not known yet (official records
+# are kept in Vietnamese; pages show these in the reader's language).
+NONE_VALUES = dict(zip(("none", "not_yet"), NOT_ON_RECORD, strict=True))
+NONE_LABELS = dict(zip(NOT_ON_RECORD, ("None", "Not yet"), strict=True))
+
+# field name → kind; a field not named here is free text.
+KINDS = {
+    "father_pid": "pid_or_none", "mother_pid": "pid", "pid": "pid",
+    "parent_contact": "phone",
+    "child_name": "name", "declarant": "name", "full_name": "name", "father_name": "name_or_none",
+}
+MAX_NAME = 100
+MAX_TEXT = 200
+
+
+@dataclass(frozen=True)
+class Question:
+    """One field the citizen fills in."""
+
+    name: str
+    kind: str
+
+
+def questions(d: Any) -> list[Question]:
+    """Return the questions of a dossier's citizen fields, in the dossier's order."""
+    return [Question(name, KINDS.get(name, "text")) for name, f in (d.fields or {}).items() if f.get("source") == "citizen"]
+
+
+def read(d: Any, form: dict[str, str]) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """Read the form's answers: (values for the dossier, what was typed, {field: error message})."""
+    values: dict[str, str] = {}
+    typed: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    for q in questions(d):
+        raw = str(form.get(f"f_{q.name}", "") or "").strip()
+        typed[q.name] = raw
+        if q.kind.endswith("_or_none"):
+            choice = str(form.get(f"f_{q.name}_choice", "") or ("has" if raw else "")).strip()
+            typed[f"{q.name}_choice"] = choice
+            if choice in NONE_VALUES:
+                values[q.name] = NONE_VALUES[choice]
+                continue
+            if choice != "has":
+                errors[q.name] = _("Choose one answer.")
+                continue
+        why = _check(q.kind.removesuffix("_or_none"), raw)
+        if why:
+            errors[q.name] = why
+        else:
+            values[q.name] = raw.replace(" ", "").replace(".", "") if q.kind.startswith("pid") else raw
+    return values, typed, errors
+
+
+def _check(kind: str, raw: str) -> str | None:
+    if not raw:
+        return _("This answer is needed.")
+    if kind == "pid":
+        return pid_message(raw)
+    if kind == "phone":
+        return phone_message(raw)
+    limit = MAX_NAME if kind == "name" else MAX_TEXT
+    if len(raw) > limit:
+        return _("Enter at most %(max_length)s characters.") % {"max_length": limit}
+    if kind == "name" and any(ch.isdigit() for ch in raw):
+        return _("A name cannot contain digits.")
+    return None
+
+
+def shown(value: Any) -> str:
+    """Return a stored answer in the page's language (the "none" answers are stored in Vietnamese)."""
+    text = "" if value is None else str(value)
+    return _(NONE_LABELS[text]) if text in NONE_LABELS else text
