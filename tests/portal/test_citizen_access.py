@@ -12,7 +12,7 @@ from sqlalchemy import select
 from chudong.notifications.models import Notification
 from tests.dossiers import builders as b
 
-from .helpers import birth_case, last_code, post
+from .helpers import birth_case, citizen_signin, last_code, post
 
 
 @pytest.fixture
@@ -87,3 +87,24 @@ def test_tracking_form_errors_are_listed_and_kept(client, birth):
     assert r.status_code == 422
     assert 'href="#code"' in r.text and 'href="#birth_date"' in r.text
     assert "Nhập một ngày có thật theo dạng ngày/tháng/năm" in r.text and 'value="31/02/2020"' in r.text
+
+
+def test_data_tracker_shows_one_row_per_access_in_words(client, session, birth):
+    from chudong.dossiers import service as dossiers
+    from chudong.dossiers.models import Unit
+    from chudong.identity.principal import Principal
+
+    o = birth["officer"]
+    officer = Principal(kind="officer", id=o.id, label=f"officer:{o.username}", unit_code=o.unit_code,
+                        agency=o.agency, role=o.role)
+    for _ in range(7):  # seven page loads of the same dossier the same day
+        dossiers.for_officer(session, officer, birth["code"], "processing")
+    session.commit()
+    citizen_signin(client, session, birth["mother"])
+    page = client.get("/me/access")
+    rows = re.findall(r"<tr><td>", page.text.split('id="accesses"')[1])
+    assert len(rows) == 1
+    unit = session.get(Unit, o.unit_code)
+    assert unit.name in page.text and "Để giải quyết hồ sơ của Ông/Bà" in page.text
+    assert "Cán bộ giải quyết hồ sơ" in page.text and re.search(r"\d{1,2} tháng 11 năm 2026", page.text)
+    assert "processing" not in page.text and o.unit_code not in page.text

@@ -59,7 +59,7 @@ def test_citizen_confirms_officer_approves_leader_sees(client, session, birth):
 
     citizen_signin(client, session, mother)
     log = client.get("/me/access")
-    assert "Lan.Cb" in log.text or "processing" in log.text
+    assert "Để giải quyết hồ sơ của Ông/Bà" in log.text and "processing" not in log.text
 
 
 def test_other_citizen_gets_404_never_the_data(client, session, birth):

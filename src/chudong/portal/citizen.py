@@ -259,8 +259,18 @@ def result_pdf(code: str, request: Request, session: SessionDep, user: CitizenDe
 @router.get("/me/access")
 def access_log(request: Request, session: SessionDep, user: CitizenDep) -> Response:
     """Show who accessed my personal data: officer, unit, time and purpose."""
-    rows = dossiers.access_log_for_person(session, user.principal.id)
-    return page(request, "portal/access_log.html", rows=rows)
+    from chudong.dossiers.tracker import accesses
+
+    return page(request, "portal/access_log.html", rows=accesses(session, user.principal.id),
+                role_label=lambda role: _(ACCESS_ROLES.get(role, "Officer")),
+                purpose_label=lambda purpose: _(ACCESS_PURPOSES.get(purpose, "Other official purpose")))
+
+
+# What the citizen reads in the data tracker (message ids; an unknown purpose is not shown raw).
+ACCESS_ROLES = {"officer": "Officer handling dossiers", "unit_head": "Head of the unit", "data_steward": "Data steward",
+                "auditor": "Inspector", "leader": "Leader", "operator": "System operator"}
+ACCESS_PURPOSES = {"processing": "To handle your dossier", "post-audit": "To check an approved dossier afterwards",
+                   "issue the result document": "To issue your result document"}
 
 
 @router.get("/me/inbox")
