@@ -108,3 +108,18 @@ def test_data_tracker_shows_one_row_per_access_in_words(client, session, birth):
     assert unit.name in page.text and "Để giải quyết hồ sơ của Ông/Bà" in page.text
     assert "Cán bộ giải quyết hồ sơ" in page.text and re.search(r"\d{1,2} tháng 11 năm 2026", page.text)
     assert "processing" not in page.text and o.unit_code not in page.text
+
+
+def test_dossier_page_shows_values_in_words(client, session, birth):
+    from chudong.dossiers import service as dossiers
+    from chudong.geo.models import Ward
+
+    d = dossiers.get_by_code(session, birth["code"])
+    citizen_signin(client, session, birth["mother"])
+    page = client.get(f"/me/dossiers/{d.code}").text
+    fields = page.split('<dl class="fields">')[1].split("</dl>")[0]
+    assert not re.search(r"\d{4}-\d{2}-\d{2}", fields)  # no ISO dates
+    assert re.search(r"\d{1,2} tháng \d{1,2} năm \d{4}", fields) and "Nữ" in fields
+    ward = session.get(Ward, int(d.fields["mother_ward"]["value"]))
+    assert ward.name in fields and f">{ward.code}<" not in fields
+    assert "bản ghi" not in fields  # internal record ids stay internal

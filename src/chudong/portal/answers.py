@@ -17,7 +17,6 @@ from chudong.web.i18n import gettext as _
 # The stored value of a fact the citizen says does not exist or is not known yet (official records
 # are kept in Vietnamese; pages show these in the reader's language).
 NONE_VALUES = dict(zip(("none", "not_yet"), NOT_ON_RECORD, strict=True))
-NONE_LABELS = dict(zip(NOT_ON_RECORD, ("None", "Not yet"), strict=True))
 
 # field name → kind; a field not named here is free text.
 KINDS = {
@@ -80,9 +79,3 @@ def _check(kind: str, raw: str) -> str | None:
     if kind == "name" and any(ch.isdigit() for ch in raw):
         return _("A name cannot contain digits.")
     return None
-
-
-def shown(value: Any) -> str:
-    """Return a stored answer in the page's language (the "none" answers are stored in Vietnamese)."""
-    text = "" if value is None else str(value)
-    return _(NONE_LABELS[text]) if text in NONE_LABELS else text

@@ -15,6 +15,7 @@ from chudong.portal import answers
 from chudong.portal.pages import page
 from chudong.portal.security import CitizenDep, CsrfDep, redirect
 from chudong.web.deps import SessionDep
+from chudong.web.templating import HumanValues
 from chudong.web.i18n import current_language, gettext as _
 
 router = APIRouter(include_in_schema=False)
@@ -81,8 +82,8 @@ def _dossier_page(request: Request, session, d, error: str | None = None, status
     return page(request, "portal/dossier.html", status_code=status_code, d=d, children=seen.children,
                 events=seen.events, linked=linked, field_label=field_label, why=_explain(seen.reason),
                 result=seen.has_result, rating=seen.rating, error=error, errors=errors or {},
-                typed=typed or {}, chosen=chosen, questions=answers.questions(d), shown=answers.shown,
-                supplement=supplement_request(session, d), **extra)
+                typed=typed or {}, chosen=chosen, questions=answers.questions(d),
+                supplement=supplement_request(session, d), human=HumanValues(session, d.fields), **extra)
 
 
 def _act(request: Request, session, user, code: str, action) -> Response:
@@ -113,7 +114,7 @@ async def check_answers(code: str, request: Request, session: SessionDep, user: 
         return _dossier_page(request, session, d, errors=errors, typed=typed, chosen=linked,
                              status_code=422 if errors and not form.get("change") else 200)
     return page(request, "portal/check_answers.html", d=d, values=values, typed=typed, linked=linked,
-                version=version, field_label=field_label, shown=answers.shown,
+                version=version, field_label=field_label, human=HumanValues(session, d.fields),
                 linked_names=_linked_names(d))
 
 
