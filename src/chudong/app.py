@@ -141,9 +141,8 @@ def _error_handlers(app: FastAPI) -> None:
         errors = [
             {"field": ".".join(str(p) for p in e["loc"]), "reason": e["msg"]} for e in exc.errors()
         ]
-        if wants_html(request):
-            text = "; ".join(f"{e['field'].split('.')[-1]}: {e['reason']}" for e in errors)
-            return error_page(request, 422, text)
+        if wants_html(request):  # the page's language, never Pydantic's English
+            return error_page(request, 422, " ".join(dict.fromkeys(i18n.validation_messages(exc.errors()).values())))
         return JSONResponse({"error": "invalid", "detail": errors}, status_code=422)
 
 

@@ -105,3 +105,12 @@ def test_citizen_answers_a_supplement_request_with_a_document(client, session, b
     att = session.query(DossierAttachment).one()
     assert d.status == "in_processing" and att.media_type == "application/pdf" and att.content == b""
     assert (settings.data_dir / "uploads" / att.sha256[:2] / att.sha256).read_bytes() == PDF
+
+
+def test_a_form_refused_by_validation_is_answered_in_vietnamese(client, session, birth):
+    citizen_signin(client, session, birth["mother"])
+    r = post(client, f"/me/dossiers/{birth['code']}/rate", {"score": "9", "comment": "x" * 2001},
+             form_page=f"/me/dossiers/{birth['code']}")
+    assert r.status_code == 422
+    assert "Nhập tối đa 2000 ký tự." in r.text or "Nhập một số không lớn hơn 5." in r.text
+    assert "should" not in r.text and "String" not in r.text

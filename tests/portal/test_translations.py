@@ -15,7 +15,7 @@ import chudong
 from chudong.dossiers import service as dossiers
 from chudong.identity.principal import Principal
 from chudong.portal.citizen import ACCESS_PURPOSES, ACCESS_ROLES, UPLOAD_REFUSALS
-from chudong.portal.validation import _PYDANTIC
+from chudong.web.i18n import PYDANTIC_MESSAGES as _PYDANTIC
 from chudong.web.templating import SEX_LABELS
 
 from .helpers import birth_case, citizen_signin, post, version_on

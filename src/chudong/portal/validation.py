@@ -1,7 +1,7 @@
 """What a citizen typed, checked with messages in the page's language (never a library's English).
 
 Each check returns the message to show next to the field (and in the error summary), or ``None``
-when the value is good. ``pydantic_errors`` maps Pydantic's errors to the same translated messages.
+when the value is good (FastAPI form errors are mapped by ``chudong.web.i18n.validation_messages``).
 """
 
 from __future__ import annotations
@@ -62,28 +62,3 @@ def too_many_message(exc: Any) -> str:
     m = re.search(r"(\d+) seconds", getattr(exc, "message", "") or "")
     minutes = max(1, -(-int(m.group(1)) // 60)) if m else 15
     return _("Too many attempts. Try again in %(minutes)s minutes.") % {"minutes": minutes}
-
-
-_PYDANTIC = {
-    "string_too_long": "Enter at most %(max_length)s characters.",
-    "string_too_short": "Enter at least %(min_length)s characters.",
-    "missing": "This answer is needed.",
-    "int_parsing": "Enter a whole number.",
-    "float_parsing": "Enter a number.",
-    "date_from_datetime_parsing": "Enter a real date as day/month/year, for example 03/12/2026.",
-    "date_parsing": "Enter a real date as day/month/year, for example 03/12/2026.",
-    "greater_than_equal": "Enter a number of at least %(ge)s.",
-    "less_than_equal": "Enter a number of at most %(le)s.",
-    "greater_than": "Enter a number greater than %(gt)s.",
-    "string_pattern_mismatch": "This answer is not in the expected form.",
-}
-
-
-def pydantic_errors(errors: list[dict[str, Any]]) -> dict[str, str]:
-    """Map Pydantic's errors (``ValidationError.errors()``) to {field: translated message}."""
-    out: dict[str, str] = {}
-    for e in errors:
-        field = str(e["loc"][-1]) if e.get("loc") else ""
-        template = _PYDANTIC.get(e.get("type", ""), "This answer is not valid.")
-        out.setdefault(field, _(template) % {k: v for k, v in (e.get("ctx") or {}).items()})
-    return out
