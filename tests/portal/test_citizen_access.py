@@ -123,3 +123,29 @@ def test_dossier_page_shows_values_in_words(client, session, birth):
     ward = session.get(Ward, int(d.fields["mother_ward"]["value"]))
     assert ward.name in fields and f">{ward.code}<" not in fields
     assert "bản ghi" not in fields  # internal record ids stay internal
+
+
+def test_result_document_prints_values_in_words_and_the_signer_by_name(session, birth):
+    from chudong.dossiers import service as dossiers
+    from chudong.dossiers.results import render_result_html, result_of
+    from chudong.identity.principal import Principal
+    from chudong.web import i18n
+
+    d = dossiers.get_by_code(session, birth["code"])
+    dossiers.confirm(session, d, Principal.citizen(birth["mother"].id),
+                     supplied={"child_name": "Lê An", "father_pid": "Không có"}, linked=[], version=d.version)
+    o = birth["officer"]
+    officer = Principal(kind="officer", id=o.id, label=f"officer:{o.username}", unit_code=o.unit_code,
+                        agency=o.agency, role=o.role)
+    dossiers.claim(session, d, officer, version=d.version)
+    dossiers.approve(session, d, officer, version=d.version)
+    result = result_of(session, d)
+    token = i18n.set_language("en")  # the reader's page language does not change the official document
+    try:
+        html = render_result_html(d, result, "https://x/verify", session)
+    finally:
+        i18n.reset_language(token)
+    body = html.split("<table>")[1]
+    assert "officer:" not in html and o.full_name in html
+    assert not re.search(r"\d{4}-\d{2}-\d{2}", body) and re.search(r"\d{1,2} tháng \d{1,2} năm \d{4}", body)
+    assert "Nữ" in body and "Female" not in body

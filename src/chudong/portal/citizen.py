@@ -252,7 +252,7 @@ def result_pdf(code: str, request: Request, session: SessionDep, user: CitizenDe
     if result is None:
         raise NotFound(f"dossier {d.code} has no result yet")
     settings = request.app.state.settings
-    pdf = render_result_pdf(d, result, verification_url(settings.base_url, settings.secret_key, result))
+    pdf = render_result_pdf(d, result, verification_url(settings.base_url, settings.secret_key, result), session)
     return Response(pdf, media_type="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="{d.code}.pdf"'})
 

@@ -50,6 +50,11 @@ def set_language(lang: str) -> contextvars.Token[str]:
     return _lang.set(lang if lang in LANGUAGES else "vi")
 
 
+def reset_language(token: contextvars.Token[str]) -> None:
+    """Go back to the language in use before ``set_language`` returned ``token``."""
+    _lang.reset(token)
+
+
 def current_language() -> str:
     """Return the language of the current request or command."""
     return _lang.get()

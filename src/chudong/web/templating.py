@@ -135,6 +135,24 @@ class HumanValues:
             return i18n.gettext(("None", "Not yet")[NOT_ON_RECORD.index(text)])
         return text
 
+    def officer(self, label: str | None) -> str:
+        """Return who signed or acted: "officer:<username>" as the officer's name and unit, else the label."""
+        from sqlalchemy import select
+
+        from chudong.dossiers.models import Officer, Unit
+
+        kind, _sep, username = (label or "").partition(":")
+        if kind != "officer":
+            return label or ""
+
+        def find(name: str) -> str | None:
+            row = self.session.execute(select(Officer.full_name, Unit.name).join(Unit, Unit.code == Officer.unit_code,
+                                                                                 isouter=True)
+                                       .where(Officer.username == name)).first()
+            return (f"{row[0]}, {row[1]}" if row[1] else row[0]) if row else None
+
+        return self._name("officer", username, find)
+
     def _name(self, kind: str, key: str, find) -> str:
         if (kind, key) not in self._cache:
             self._cache[(kind, key)] = find(key) or key
