@@ -77,6 +77,7 @@ CLASSES: dict[str, dict[str, str]] = {
     "portal_officer_bulk": _cls(officer="ok", officer_other="refuse"),
     "portal_officer_dossier": _cls(officer="ok"),
     "portal_officer_post_audit": _cls(officer="seen"),
+    "portal_officer_result": _cls(officer="seen"),
     "portal_leader": _cls(leader="ok", operator="ok"),
     "portal_steward": _cls(operator="ok"),
 }
@@ -140,6 +141,9 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/officer/queue"): "portal_officer", ("GET", "/officer/post-audit"): "portal_officer",
     ("POST", "/officer/bulk-approve"): "portal_officer_bulk",
     ("GET", "/officer/dossiers/{code}"): "portal_officer_dossier",
+    ("GET", "/officer/dossiers/{code}/approve"): "portal_officer_dossier",
+    ("GET", "/officer/dossiers/{code}/result.pdf"): "portal_officer_result",
+    ("GET", "/officer/overdue"): "portal_officer",
     ("POST", "/officer/dossiers/{code}/claim"): "portal_officer_dossier",
     ("POST", "/officer/dossiers/{code}/approve"): "portal_officer_dossier",
     ("POST", "/officer/dossiers/{code}/supplement"): "portal_officer_dossier",
