@@ -9,11 +9,13 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from chudong.analytics import labels, opendata, reports
+from chudong.analytics.index766 import IndexResult
 from chudong.analytics.service import Period, Scope, compute_index, explain, index_by_unit
 from chudong.kit import clock
 from chudong.portal.pages import page
 from chudong.portal.security import WebUser, staff_user
 from chudong.web.deps import SessionDep
+from chudong.web.i18n import current_language, gettext as _
 
 router = APIRouter()
 Leader = Annotated[WebUser, Depends(staff_user("leader", "unit_head", "auditor", "operator"))]
@@ -39,8 +41,16 @@ def index_page(request: Request, session: SessionDep, user: Leader, period: str 
                unit: str | None = None, service: str | None = None, drill: str | None = None) -> Response:
     """Show the Decision 766 index with its indicators and a drill-down to dossiers."""
     p = Period.parse(period or _last_month())
+    unit_choices, service_choices = scope_choices(session)
+    unit = resolve_choice(unit, unit_choices)
+    service = resolve_choice(service, service_choices)
+    unknown = None
+    if unit is None or service is None:  # typed by hand and matching no unit or procedure: say so, no score
+        unknown = _("No unit or procedure has that name or code: choose one from the list.")
     scope = Scope(unit_code=unit or None, service_id=service or None)
-    if scope.unit_code:
+    if unknown:
+        result, units = IndexResult([]), []
+    elif scope.unit_code:
         result, units = compute_index(session, p, scope), []
     else:  # the province (or a service) and the ranking of its units come from the same single pass
         result, units = index_by_unit(session, p, scope)
@@ -49,7 +59,37 @@ def index_page(request: Request, session: SessionDep, user: Leader, period: str 
 
     return page(request, "analytics/index.html", r=result, units=units, period=p, period_text=period or _last_month(),
                 unit=unit or "", service=service or "", detail=detail, kpis=pilot_kpis(session, p),
-                non_take_up=non_take_up_by_service(session, p.end))
+                non_take_up=non_take_up_by_service(session, p.end), unit_choices=unit_choices,
+                service_choices=service_choices, unknown=unknown, status_code=404 if unknown else 200,
+                **labels.HELPERS)
+
+
+def scope_choices(session) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """Return the province's units and the catalogue's procedures as (code, name in the page's language)."""
+    from sqlalchemy import select
+
+    from chudong.config import get_settings
+    from chudong.dossiers.models import Unit
+    from chudong.rules.catalogue import get_catalogue
+
+    units = [(c, n) for c, n in session.execute(select(Unit.code, Unit.name)
+                                                .where(Unit.province_code == get_settings().province_code)
+                                                .order_by(Unit.name))]
+    lang = current_language()
+    services = sorted(((sd.id, getattr(sd.names, lang, None) or sd.names.vi)
+                       for sd in get_catalogue().services.values()), key=lambda x: x[1])
+    return units, services
+
+
+def resolve_choice(typed: str | None, choices: list[tuple[str, str]]) -> str | None:
+    """Return the code a typed unit or procedure stands for (its code or its exact name); "" for none; None: unknown."""
+    text = (typed or "").strip()
+    if not text:
+        return ""
+    for code, name in choices:
+        if text == code or text.casefold() == name.casefold():
+            return code
+    return None
 
 
 @router.get("/leader/forecast", include_in_schema=False)
