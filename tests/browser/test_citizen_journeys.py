@@ -66,6 +66,20 @@ def _notice_link(engine, code: str) -> str:
     return "/" + link.split("://", 1)[1].split("/", 1)[1]
 
 
+def _sign_in_through(page, link: str, engine, birth, shot: str | None = None) -> None:
+    """Follow a dossier link while signed out: ID number, one-time code, then the dossier itself."""
+    page.goto(link)
+    expect(page.locator('input[name="next"]')).to_have_value(f"/me/dossiers/{birth.code}")
+    if shot:
+        screenshot_both(page, shot)
+    page.fill("#pid", birth.pid)
+    with page.expect_navigation():
+        page.click("main form button[type=submit]")
+    page.fill("#code", wait_for_code(engine, birth.person_id))
+    with page.expect_navigation(url=f"**/me/dossiers/{birth.code}"):
+        page.click("main form button[type=submit]")
+
+
 def _vietnamese_only(page) -> None:
     text = page.locator("main").inner_text()
     for marker in ENGLISH_MARKERS:
@@ -80,15 +94,8 @@ def test_notice_link_to_confirmation(browser, live_server, clean_db, lang):
     _lang(page, base, lang)
     try:
         # the notice's link asks for sign-in, then lands on that dossier (not on /me)
-        page.goto(base + _notice_link(clean_db, birth.code))
-        expect(page.locator('input[name="next"]')).to_have_value(f"/me/dossiers/{birth.code}")
-        screenshot_both(page, f"citizen-link-signin-{lang}")
-        page.fill("#pid", birth.pid)
-        with page.expect_navigation():
-            page.click("main form button[type=submit]")
-        page.fill("#code", wait_for_code(clean_db, birth.person_id))
-        with page.expect_navigation(url=f"**/me/dossiers/{birth.code}"):
-            page.click("main form button[type=submit]")
+        _sign_in_through(page, base + _notice_link(clean_db, birth.code), clean_db, birth,
+                         shot=f"citizen-link-signin-{lang}")
         expect(page.locator("h1")).to_be_visible()
         screenshot_both(page, f"citizen-dossier-from-link-{lang}")
 
@@ -191,13 +198,7 @@ def test_supplement_request_answered_with_a_document(browser, live_server, live_
     page = ctx.new_page()
     _lang(page, base, lang)
     try:
-        page.goto(f"{base}/d/{birth.code}")
-        page.fill("#pid", birth.pid)
-        with page.expect_navigation():
-            page.click("main form button[type=submit]")
-        page.fill("#code", wait_for_code(clean_db, birth.person_id))
-        with page.expect_navigation(url=f"**/me/dossiers/{birth.code}"):
-            page.click("main form button[type=submit]")
+        _sign_in_through(page, f"{base}/d/{birth.code}", clean_db, birth)
         section = page.locator("#supplement")
         expect(section).to_contain_text(words["missing"])
         expect(section).to_contain_text("Bản sao giấy chứng sinh rõ nét")

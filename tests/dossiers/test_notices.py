@@ -22,6 +22,9 @@ def test_offer_notice_uses_the_catalogue_text(session, clock):
     assert "Phạm Thị Hoa" in body and lic.number in body and "29/12/2026" in body
     inbox = session.scalar(select(InboxMessage).where(InboxMessage.person_id == holder.id))
     assert inbox is not None and lic.number in inbox.body
+    # every channel names the code, the deadline and the link that signs in to this dossier
+    for rendered in n.rendered.values():
+        assert code in rendered["body"] and f"/d/{code}" in rendered["body"] and "29/12/2026" in rendered["body"]
 
 
 def test_supplement_notice_names_the_missing_item_and_window(session, clock):
@@ -93,15 +96,3 @@ def test_every_catalogue_notice_fits_two_sms_with_a_long_code_and_address():
                     assert ctx["link"] in sms.body and "48-NHA-261231-0SSJX141" in sms.body
                     checked += 1
     assert checked > 100
-
-
-def test_offer_notice_links_to_the_dossier_and_names_action_and_deadline(session, clock):
-    b.units(session)
-    holder = b.person(session, full_name="Phạm Thị Hoa")
-    lic = b.licence(session, holder, kind="passport")
-    ev = b.life_event(session, "passport-expiry", person=holder,
-                      facts={"document": "hộ chiếu", "number": lic.number, "full_name": "Phạm Thị Hoa"})
-    code = service.open_dossiers(session, [ev.id]).codes[0]
-    n = session.scalar(select(Notification).where(Notification.event_key == f"dossier:{code}"))
-    for rendered in n.rendered.values():
-        assert code in rendered["body"] and f"/d/{code}" in rendered["body"] and "29/12/2026" in rendered["body"]
