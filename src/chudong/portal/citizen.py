@@ -8,11 +8,11 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from chudong.dossiers import service as dossiers
-from chudong.dossiers.labels import LABELS_VI
 from chudong.kit.errors import ChudongError
 from chudong.dossiers.models import Unit
 from chudong.portal import answers
 from chudong.portal.pages import page
+from chudong.portal.review import field_label
 from chudong.portal.security import CitizenDep, CsrfDep, redirect
 from chudong.web.deps import SessionDep
 from chudong.web.templating import HumanValues
@@ -21,13 +21,6 @@ from chudong.web.i18n import current_language, gettext as _
 router = APIRouter(include_in_schema=False)
 
 OFFER_STATUSES = ("offered",)
-
-
-def field_label(name: str) -> str:
-    """Return a field's label in the user's language."""
-    if current_language() == "vi" and name in LABELS_VI:
-        return LABELS_VI[name]
-    return name.replace("_", " ").capitalize()
 
 
 def _why(session, d) -> dict | None:
