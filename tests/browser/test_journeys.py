@@ -117,8 +117,12 @@ def test_birth_dossier_from_offer_to_rating(new_page, live_server, live_settings
     expect(facility.locator(".badge.ok")).to_have_text("đã xác thực")
     expect(officer.locator("tbody tr", has_text=CITIZEN_VALUES["child_name"])).to_have_count(1)
     screenshot_both(officer, "officer-dossier")
+    with officer.expect_navigation(url=f"**/officer/dossiers/{birth.code}/approve"):
+        officer.click("#approve")  # the mother has no household on record: the check step asks for a note
+    officer.check("#checked")
+    officer.fill("#note", "Đã đối chiếu giấy chứng sinh")
     with officer.expect_navigation(url=f"**/officer/dossiers/{birth.code}"):
-        officer.click("#approve")
+        officer.click("#approve-confirmed")
     assert officer.locator("#status").inner_text() in SETTLED_LABELS
     assert _dossier_status(clean_db, birth.code) in ("approved", "result_issued", "closed")
 
