@@ -377,7 +377,18 @@ def test_forecast_page_shows_when_it_was_computed(client, session, registry_due)
     staff_account(session, "leader", "leader")
     session.commit()
     staff_signin(client, "leader")
-    r = client.get("/leader/forecast?months=3", headers={"accept": "text/html"})
-    assert r.status_code == 200 and 'id="computed-at"' in r.text and "passport-expiry" in r.text
+    from sqlalchemy import func, select
+
+    from chudong.analytics import forecast_cache as cache
+    from chudong.analytics.models import ForecastSnapshot
+    from chudong.rules.catalogue import get_catalogue
+
+    r = client.get("/leader/forecast?months=3", headers={"accept": "text/html"})  # never computed on a request
+    assert r.status_code == 200 and 'id="forecast-pending"' in r.text and 'id="computed-at"' not in r.text
+    assert session.scalar(select(func.count()).select_from(ForecastSnapshot)) == 0
+    assert cache.refresh(session, today=D(2026, 11, 2)) == 1  # the worker's job
+    session.commit()
     again = client.get("/leader/forecast?months=3", headers={"accept": "text/html"})
-    assert again.status_code == 200 and again.text.count("02/11/2026") >= 1
+    assert again.status_code == 200 and 'id="computed-at"' in again.text and again.text.count("02/11/2026") >= 1
+    assert get_catalogue().service("passport-expiry").names.vi in again.text and "<td>passport-expiry" not in again.text
+    assert 'id="chart-forecast"' in again.text and 'style="' not in again.text

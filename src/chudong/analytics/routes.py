@@ -94,12 +94,19 @@ def resolve_choice(typed: str | None, choices: list[tuple[str, str]]) -> str | N
 
 @router.get("/leader/forecast", include_in_schema=False)
 def forecast_page(request: Request, session: SessionDep, user: Leader, months: int = 6) -> Response:
-    """Show the demand forecast per service and the staffing it implies (today's snapshot for the current data)."""
-    from chudong.analytics.forecast_cache import cached_forecast
+    """Show the demand forecast the worker computed ahead of time (never computed on a request)."""
+    from chudong.analytics.forecast_cache import stored_forecast
+    from chudong.portal.dashboard import service_names
 
-    f, computed_at = cached_forecast(session, today=clock.today(), months=min(max(months, 1), 12))
-    peak = max([max(s.by_month.values(), default=0) for s in f.services] + [1])
-    return page(request, "analytics/forecast.html", f=f, peak=peak, computed_at=computed_at)
+    found = stored_forecast(session, today=clock.today(), months=min(max(months, 1), 12))
+    if found is None:
+        return page(request, "analytics/forecast.html", f=None, computed_at=None, **labels.HELPERS)
+    f, computed_at = found
+    totals = [(f"{m.month}/{m.year}", [round(sum(s.by_month.get(m, 0) for s in f.services))]) for m in f.months]
+    peak = max([v[0] for _, v in totals] + [1])
+    names = {s.service_id: service_names(s.service_id).get(current_language()) or s.service_id for s in f.services}
+    return page(request, "analytics/forecast.html", f=f, totals=totals, peak=peak, computed_at=computed_at,
+                names=names, **labels.HELPERS)
 
 
 REPORT_FILES = {"pdf": ("pdf", reports.to_pdf), "xlsx": ("xlsx", reports.to_xlsx), "csv": ("csv", reports.to_csv),
