@@ -114,3 +114,34 @@ def test_a_form_refused_by_validation_is_answered_in_vietnamese(client, session,
     assert r.status_code == 422
     assert "Nhập tối đa 2000 ký tự." in r.text or "Nhập một số không lớn hơn 5." in r.text
     assert "should" not in r.text and "String" not in r.text
+
+
+def test_design_drawings_are_a_file_not_a_text_box(client, session, clock):
+    from tests.dossiers import builders as b
+
+    b.units(session)
+    owner = b.person(session, full_name="Trần Văn Nam")
+    plan = b.building_plan(session, owner)
+    ev = b.life_event(session, "house-building-bundle", person=owner, plan=plan, subject_kind="building_plan")
+    code = dossiers.open_dossiers(session, [ev.id]).codes[0]
+    session.commit()
+    citizen_signin(client, session, owner)
+    page = client.get(f"/me/dossiers/{code}").text
+    assert 'type="file" id="f_design_drawings"' in page
+    token = re.search(r'action="/me/dossiers/[^"]+/check".*?name="csrf_token" value="([^"]+)"', page, re.S).group(1)
+
+    def check(content: bytes, **data):
+        return client.post(f"/me/dossiers/{code}/check", headers={"accept": "text/html"}, follow_redirects=False,
+                           data={"csrf_token": token, "version": version_on(page), **data},
+                           files=[("f_design_drawings_file", ("ban-ve.pdf", content, "application/pdf"))])
+
+    typed_two = check(b"2", f_design_drawings="2")  # the old text box's "2" is not a drawing
+    assert typed_two.status_code == 422 and "ban-ve.pdf không phải tệp PDF, JPEG hoặc PNG" in typed_two.text
+    ok = check(PDF)
+    assert ok.status_code == 200 and 'id="check-answers"' in ok.text and "ban-ve.pdf" in ok.text
+    attached = re.search(r'name="f_design_drawings" value="(attachment:\d+)"', ok.text).group(1)
+    r = post(client, f"/me/dossiers/{code}/confirm", {"version": version_on(ok.text), "f_design_drawings": attached},
+             form_page=f"/me/dossiers/{code}")
+    assert r.status_code == 303
+    session.expire_all()
+    assert dossiers.get_by_code(session, code).fields["design_drawings"]["value"] == "ban-ve.pdf"

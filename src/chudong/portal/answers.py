@@ -7,6 +7,7 @@ dossier, what was typed (to show again after an error) and the errors in the pag
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +24,9 @@ KINDS = {
     "father_pid": "pid_or_none", "mother_pid": "pid", "pid": "pid",
     "parent_contact": "phone",
     "child_name": "name", "declarant": "name", "full_name": "name", "father_name": "name_or_none",
+    "design_drawings": "file",
 }
+ATTACHED = re.compile(r"attachment:(\d+)")
 MAX_NAME = 100
 MAX_TEXT = 200
 
@@ -41,14 +44,26 @@ def questions(d: Any) -> list[Question]:
     return [Question(name, KINDS.get(name, "text")) for name, f in (d.fields or {}).items() if f.get("source") == "citizen"]
 
 
-def read(d: Any, form: dict[str, str]) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
-    """Read the form's answers: (values for the dossier, what was typed, {field: error message})."""
+def read(d: Any, form: dict[str, str], attached: dict[int, str] | None = None,
+         ) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """Read the form's answers: (values for the dossier, what was typed, {field: error message}).
+
+    A file question's answer is ``attachment:<id>`` of a document already uploaded to this dossier
+    (``attached``: id → file name); its value is the file's name.
+    """
     values: dict[str, str] = {}
     typed: dict[str, str] = {}
     errors: dict[str, str] = {}
     for q in questions(d):
         raw = str(form.get(f"f_{q.name}", "") or "").strip()
         typed[q.name] = raw
+        if q.kind == "file":
+            m = ATTACHED.fullmatch(raw)
+            if m and int(m.group(1)) in (attached or {}):
+                values[q.name] = (attached or {})[int(m.group(1))]
+            else:
+                errors[q.name] = _("Attach the file (PDF, JPEG or PNG).")
+            continue
         if q.kind.endswith("_or_none"):
             choice = str(form.get(f"f_{q.name}_choice", "") or ("has" if raw else "")).strip()
             typed[f"{q.name}_choice"] = choice

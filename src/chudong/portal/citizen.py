@@ -94,8 +94,49 @@ async def _answers(request: Request, session, user, code: str):
     """Read the confirm form: the dossier, its answers checked, the linked procedures chosen, the version."""
     form = await request.form()
     d = dossiers.for_citizen(session, user.principal, code)
-    values, typed, errors = answers.read(d, {k: str(v) for k, v in form.multi_items()})
-    return d, values, typed, errors, [str(v) for v in form.getlist("linked")], _int(form.get("version"))
+    fields = {k: v for k, v in form.multi_items() if isinstance(v, str)}
+    version = _int(form.get("version"))
+    upload_errors = {}
+    if any(getattr(form.get(f"f_{q.name}_file"), "filename", "") for q in answers.questions(d)):
+        dossiers.check_version(d, version)  # a stale page attaches nothing
+        upload_errors = await _attach_answer_files(request, session, user, d, form, fields)
+        version = d.version  # the attachment is a step of the dossier: the next form carries the new version
+    values, typed, errors = answers.read(d, fields, _attached(session, d))
+    errors.update(upload_errors)
+    return d, values, typed, errors, [str(v) for v in form.getlist("linked")], version
+
+
+async def _attach_answer_files(request: Request, session, user, d, form, fields: dict) -> dict[str, str]:
+    """Store the files given for file questions; point each answer at its attachment; return upload errors."""
+    from chudong.adapters.scan import ScanFailed, scanner_from_address
+    from chudong.dossiers import uploads
+
+    settings, errors = request.app.state.settings, {}
+    for q in answers.questions(d):
+        upload = form.get(f"f_{q.name}_file")
+        if q.kind != "file" or not getattr(upload, "filename", ""):
+            continue
+        try:
+            with session.begin_nested():
+                att = uploads.add_upload(session, d, user.principal, kind=q.name, filename=upload.filename,
+                                         content=await upload.read(uploads.MAX_UPLOAD_BYTES + 1),
+                                         directory=uploads.upload_directory(settings.data_dir),
+                                         scanner=scanner_from_address(settings.clamd_address))
+            fields[f"f_{q.name}"] = f"attachment:{att.id}"
+        except uploads.UploadRefused as exc:
+            errors[q.name] = _(UPLOAD_REFUSALS[exc.why]) % {"name": exc.message.split(":", 1)[0]}
+        except ScanFailed:
+            errors[q.name] = _(SCAN_UNAVAILABLE)
+    return errors
+
+
+def _attached(session, d) -> dict[int, str]:
+    from sqlalchemy import select
+
+    from chudong.dossiers.models import DossierAttachment
+
+    return dict(session.execute(select(DossierAttachment.id, DossierAttachment.filename)
+                                .where(DossierAttachment.dossier_id == d.id)).all())
 
 
 @router.post("/me/dossiers/{code}/check", dependencies=[CsrfDep])
@@ -143,6 +184,7 @@ def _linked_names(d) -> dict[str, str]:
     return {s.service_id: s.names.get(current_language()) or s.names.get("vi") for s in pol.linked} if pol else {}
 
 
+SCAN_UNAVAILABLE = "The virus scan cannot be done right now, so nothing was saved. Please try again later."
 UPLOAD_REFUSALS = {
     "empty": "%(name)s is empty.",
     "too_large": "%(name)s is larger than 5 MB.",
@@ -183,7 +225,7 @@ async def send_supplement(code: str, request: Request, session: SessionDep, user
             errors["files"] = _(UPLOAD_REFUSALS[exc.why]) % {"name": name}
         except ScanFailed:
             session.refresh(d)
-            errors["files"] = _("The virus scan cannot be done right now, so nothing was saved. Please try again later.")
+            errors["files"] = _(SCAN_UNAVAILABLE)
         except ChudongError as exc:
             session.refresh(d)
             return _dossier_page(request, session, d, error=_(exc.message), status_code=exc.status_code)
