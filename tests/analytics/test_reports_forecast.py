@@ -69,6 +69,8 @@ def test_print_lists_each_units_oldest_overdue(session, many_overdue):
     assert row.overdue == 9 and row.longest_overdue_days == 30  # due 1 October, counted to the 31st
     html = reports.to_html(printed)
     assert f"{row.unit_name} — 9 hồ sơ quá hạn, 5 lâu nhất:" in html
+    assert "ỦY BAN NHÂN DÂN THÀNH PHỐ ĐÀ NẴNG" in html and "1 tháng 10 năm 2026" in html  # province, dates in words
+    assert "<td>birth-registration</td>" not in html  # procedures by their Vietnamese names
     assert oldest[-1].code in html and sorted(late, key=lambda d: d.due_on)[-1].code not in html
     with pytest.raises(ValueError, match="oldest"):  # a truncated list never goes out as the full one
         reports.to_xlsx(printed)

@@ -311,6 +311,10 @@ def run_demo(console: Console, serve: bool = True, port: int | None = None, peop
                       f"{res.opened:,} dossiers opened, {res.confirmed:,} confirmed by citizens, "
                       f"{res.settled:,} settled, {res.supplements} supplements requested, {res.rejected} rejected")
     console.print(_counts(engine))
+    from chudong.analytics.tasks import forecast_snapshot
+
+    with console.status("computing the demand forecast (the worker's job; pages never compute it)…"):
+        forecast_snapshot(engine)
 
     from chudong.notifications.demo import deliver_and_show
 
