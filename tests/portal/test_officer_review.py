@@ -110,3 +110,25 @@ def test_overdue_page_lists_late_dossiers(client, session, confirmed, clock):
     page = client.get("/officer/overdue")
     assert page.status_code == 200 and code in page.text and "20 tháng 10 năm 2026" in page.text
     assert '<span class="badge bad">13</span>' in page.text  # 2 November − 20 October
+
+
+def test_steward_page_is_in_words(client, session, clock):
+    from chudong.kit import clock as k
+    from chudong.registry.models import QualityIssue
+    from tests.dossiers import builders as db
+
+    from .helpers import staff_account
+
+    db.units(session)
+    db.agency(session, "POP-48")
+    session.add(QualityIssue(kind="conflict", field="birth_date", value_a="1990-05-02", value_b="1990-05-03",
+                             agency_code="POP-48", status="open", detail="birth dates differ", created_at=k.now()))
+    staff_account(session, "dulieu", "data_steward", agency="POP-48")
+    session.commit()
+    staff_signin(client, "dulieu")
+    r = client.get("/steward/quality")
+    assert r.status_code == 200
+    main = r.text[r.text.index("<main"):]
+    assert "Dữ liệu giữa các cơ quan không khớp" in main and "Ngày, tháng, năm sinh" in main
+    assert "2 tháng 5 năm 1990" in main and "2 tháng 11 năm 2026" in main
+    assert ">conflict<" not in main and "birth_date" not in main and "1990-05-02" not in main

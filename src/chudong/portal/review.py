@@ -37,6 +37,8 @@ LABELS_EN = {
     "licence_number": "Licence number", "licence_class": "Class", "expires_on": "Expires on",
     "income_per_person": "Income per person (VND a month)", "parcel": "Land parcel", "household_code": "Household",
 }
+ISSUE_KINDS = {"conflict": "Agencies disagree", "missing": "Missing in the registry",
+               "correction": "Correction asked by a citizen", "link_review": "Possible same person, to review"}
 PURPOSES = {"processing": "processing the dossier", "post-audit": "post-check of an approved dossier",
             "issue the result document": "issuing the result document"}
 

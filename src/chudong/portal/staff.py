@@ -221,4 +221,5 @@ def quality_queue(request: Request, session: SessionDep, user: Steward) -> Respo
     q = select(QualityIssue).where(QualityIssue.status == "open").order_by(QualityIssue.id.desc()).limit(300)
     if user.role == "data_steward" and user.principal.agency:
         q = q.where(QualityIssue.agency_code == user.principal.agency)
-    return page(request, "portal/quality.html", issues=list(session.scalars(q)))
+    return page(request, "portal/quality.html", issues=list(session.scalars(q)), issue_kinds=review.ISSUE_KINDS,
+                field_label=review.field_label, names=review.Names(session), in_words=review.date_in_words)
