@@ -39,8 +39,6 @@ LABELS_EN = {
 }
 ISSUE_KINDS = {"conflict": "Agencies disagree", "missing": "Missing in the registry",
                "correction": "Correction asked by a citizen", "link_review": "Possible same person, to review"}
-PURPOSES = {"processing": "processing the dossier", "post-audit": "post-check of an approved dossier",
-            "issue the result document": "issuing the result document"}
 
 
 @dataclass(frozen=True)
@@ -124,8 +122,3 @@ class Names(HumanValues):
         if kind in ("system", "bot"):
             return _("the system")
         return label or ""
-
-
-def purpose_label(purpose: str | None) -> str:
-    """Return the purpose of an officer's read in words."""
-    return _(PURPOSES.get(purpose or "", purpose or ""))
