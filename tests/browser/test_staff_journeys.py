@@ -26,6 +26,16 @@ TEXT = {
 }
 
 
+def _signed_in(browser, live_server, viewport, lang, username, landing):
+    """Return a new context and page in ``lang`` with a staff member signed in (close the context after)."""
+    ctx = browser.new_context(viewport=viewport, locale="vi-VN" if lang == "vi" else "en-GB")
+    pg = ctx.new_page()
+    if lang == "en":
+        pg.goto(live_server + "/lang/en")
+    staff_signin(pg, live_server, username, landing=landing)
+    return ctx, pg
+
+
 def _confirmed_with_invalid_father_id(engine, birth) -> None:
     """The mother confirmed; the father's ID on the dossier is "123" (as an older version of the form let through)."""
     from chudong.dossiers import service as dossiers
@@ -47,12 +57,8 @@ def _confirmed_with_invalid_father_id(engine, birth) -> None:
 def test_officer_refuses_to_approve_an_invalid_field(lang, viewport, browser, live_server, clean_db):
     birth = make_birth(clean_db)
     _confirmed_with_invalid_father_id(clean_db, birth)
-    ctx = browser.new_context(viewport=viewport, locale="vi-VN" if lang == "vi" else "en-GB")
+    ctx, pg = _signed_in(browser, live_server, viewport, lang, birth.officer, "/officer/queue")
     try:
-        pg = ctx.new_page()
-        if lang == "en":
-            pg.goto(live_server + "/lang/en")
-        staff_signin(pg, live_server, birth.officer, landing="/officer/queue")
         pg.goto(f"{live_server}/officer/dossiers/{birth.code}")
         expect(pg.locator("#concerns")).to_contain_text(TEXT[lang]["reason"])
         tag = f"{viewport['width']}-{lang}"
@@ -75,12 +81,8 @@ def test_officer_refuses_to_approve_an_invalid_field(lang, viewport, browser, li
 @pytest.mark.parametrize("lang", ["vi", "en"])
 def test_leader_dashboard_on_a_phone(lang, browser, live_server, clean_db):
     birth = make_birth(clean_db)
-    ctx = browser.new_context(viewport=PHONE, locale="vi-VN" if lang == "vi" else "en-GB")
+    ctx, pg = _signed_in(browser, live_server, PHONE, lang, birth.leader, "/leader")
     try:
-        pg = ctx.new_page()
-        if lang == "en":
-            pg.goto(live_server + "/lang/en")
-        staff_signin(pg, live_server, birth.leader, landing="/leader")
         for chart in ("#chart-weekly", "#chart-index", "#chart-processing"):
             expect(pg.locator(chart)).to_be_visible()
         expect(pg.locator("#chart-weekly")).to_contain_text(TEXT[lang]["legend"])
