@@ -93,7 +93,8 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/verify/{token}"): "public", ("GET", "/api/v1/dossiers/track/{code}"): "public",
     ("GET", "/track"): "public", ("POST", "/track"): "public", ("GET", "/overdue"): "public",
     # sign-in
-    ("GET", "/signin"): "public", ("POST", "/signin"): "signin_form", ("POST", "/signin/code"): "signin_form",
+    ("GET", "/signin"): "public", ("GET", "/signin/no-contact"): "public", ("GET", "/d/{code}"): "public",
+    ("POST", "/signin"): "signin_form", ("POST", "/signin/code"): "signin_form",
     ("GET", "/staff/signin"): "public", ("POST", "/staff/signin"): "signin_form",
     ("POST", "/signout"): "public", ("POST", "/signout/everywhere"): "public",
     # message viewer: test mode outside production, and only in the demo or for operators (see SECURITY.md)
@@ -132,6 +133,9 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/me"): "portal_citizen", ("GET", "/me/access"): "portal_citizen", ("GET", "/me/inbox"): "portal_citizen",
     ("GET", "/me/settings"): "portal_citizen", ("POST", "/me/settings"): "portal_citizen",
     ("GET", "/me/dossiers/{code}"): "portal_citizen_dossier",
+    ("GET", "/me/dossiers/{code}/confirmed"): "portal_citizen_dossier",
+    ("POST", "/me/dossiers/{code}/check"): "portal_citizen_dossier",
+    ("POST", "/me/dossiers/{code}/supplement"): "portal_citizen_dossier",
     ("POST", "/me/dossiers/{code}/confirm"): "portal_citizen_dossier",
     ("POST", "/me/dossiers/{code}/correct"): "portal_citizen_dossier",
     ("POST", "/me/dossiers/{code}/decline"): "portal_citizen_dossier",
