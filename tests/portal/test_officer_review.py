@@ -132,3 +132,23 @@ def test_steward_page_is_in_words(client, session, clock):
     assert "Dữ liệu giữa các cơ quan không khớp" in main and "Ngày, tháng, năm sinh" in main
     assert "2 tháng 5 năm 1990" in main and "2 tháng 11 năm 2026" in main
     assert ">conflict<" not in main and "birth_date" not in main and "1990-05-02" not in main
+
+
+def test_officer_sees_and_downloads_the_citizens_file(client, session, confirmed, settings):
+    from chudong.dossiers.uploads import add_upload, upload_directory
+
+    code = confirmed["code"]
+    d = dossiers.get_by_code(session, code)
+    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    att = add_upload(session, d, Principal.citizen(confirmed["mother"].id), kind="supplement",
+                     filename="giay-chung-sinh.pdf", content=pdf, directory=upload_directory(settings.data_dir),
+                     scanner=None)
+    session.commit()
+    staff_signin(client, "lan.cb")
+    view = client.get(f"/officer/dossiers/{code}")
+    link = f"/officer/dossiers/{code}/attachments/{att.id}"
+    assert 'id="attachments"' in view.text and "giay-chung-sinh.pdf" in view.text and link in view.text
+    got = client.get(link)
+    assert got.status_code == 200 and got.content == pdf and got.headers["content-type"] == "application/pdf"
+    assert client.get(f"/officer/dossiers/{code}/attachments/{att.id + 999}",
+                      headers={"accept": "text/html"}).status_code == 404

@@ -147,6 +147,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/officer/dossiers/{code}"): "portal_officer_dossier",
     ("GET", "/officer/dossiers/{code}/approve"): "portal_officer_dossier",
     ("GET", "/officer/dossiers/{code}/result.pdf"): "portal_officer_result",
+    ("GET", "/officer/dossiers/{code}/attachments/{attachment_id}"): "portal_officer_result",
     ("GET", "/officer/overdue"): "portal_officer",
     ("POST", "/officer/dossiers/{code}/claim"): "portal_officer_dossier",
     ("POST", "/officer/dossiers/{code}/approve"): "portal_officer_dossier",
@@ -241,7 +242,7 @@ def world(engine, settings, clock):
         values = {"code": code, "token": "not-a-real-token", "fmt": "csv", "provider": "sim", "template_id": "otp",
                   "person_id": str(mother.id), "notification_id": str(notification_id), "feed": "births",
                   "run_id": str(run.id), "service_id": "birth-registration", "lang": "en",
-                  "life_event_id": str(ev.id)}
+                  "life_event_id": str(ev.id), "attachment_id": "1"}  # none exists: the officer gets a 404
     return {"code": code, "callers": callers, "values": values}
 
 

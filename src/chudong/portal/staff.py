@@ -81,7 +81,33 @@ def _officer_page(request: Request, session, d, error: str | None = None, status
                 events=dossiers.timeline(session, d), children=dossiers.children_of(session, d),
                 field_label=review.field_label, verified=dossiers.is_verified(d), error=error,
                 concerns=review.concerns(d), names=review.Names(session, d.fields), in_words=review.date_in_words,
-                has_result=result_of(session, d) is not None, **extra)
+                has_result=result_of(session, d) is not None, attachments=_attachments(session, d), **extra)
+
+
+def _attachments(session, d) -> list:
+    """Return the files the citizen uploaded to a dossier (without their bytes), oldest first."""
+    from chudong.dossiers.models import DossierAttachment
+
+    cols = (DossierAttachment.id, DossierAttachment.filename, DossierAttachment.media_type, DossierAttachment.size,
+            DossierAttachment.uploaded_at)
+    return session.execute(select(*cols).where(DossierAttachment.dossier_id == d.id)
+                           .order_by(DossierAttachment.id)).all()
+
+
+@router.get("/officer/dossiers/{code}/attachments/{attachment_id}")
+def officer_attachment(code: str, attachment_id: int, request: Request, session: SessionDep, user: Officer) -> Response:
+    """Download a file the citizen uploaded to a dossier of the officer's unit (checksum verified; the read logged)."""
+    from chudong.dossiers.models import DossierAttachment
+    from chudong.dossiers.uploads import read_upload, upload_directory
+    from chudong.kit.errors import NotFound
+
+    d = dossiers.for_officer(session, user.principal, code, "processing")
+    att = session.get(DossierAttachment, attachment_id)
+    if att is None or att.dossier_id != d.id:
+        raise NotFound(f"dossier {d.code} has no attachment {attachment_id}")
+    content = read_upload(att, upload_directory(request.app.state.settings.data_dir))
+    return Response(content, media_type=att.media_type,
+                    headers={"Content-Disposition": f'attachment; filename="{d.code}-{att.id}"'})
 
 
 def _act(request: Request, session, user: WebUser, code: str, action) -> Response:
