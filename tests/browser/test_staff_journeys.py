@@ -113,3 +113,54 @@ def test_api_reference_renders_with_no_network(browser, live_server):
         screenshot(pg, "api-reference-1280")
     finally:
         ctx.close()
+
+
+def _supplied_with_a_file(engine, birth, data_dir) -> None:
+    """The officer asked for a supplement; the citizen uploaded the birth certificate and answered."""
+    from sqlalchemy import select
+
+    from chudong.dossiers import service as dossiers
+    from chudong.dossiers.models import Officer
+    from chudong.dossiers.uploads import add_upload, upload_directory
+    from chudong.identity.principal import Principal
+
+    with session_factory(engine)() as s:
+        d = dossiers.get_by_code(s, birth.code)
+        citizen = Principal.citizen(birth.person_id)
+        dossiers.confirm(s, d, citizen, supplied={"child_name": "Lê Minh An", "father_pid": "048090001234"},
+                         linked=[], version=d.version)
+        o = s.scalar(select(Officer).where(Officer.username == birth.officer))
+        officer = Principal(kind="officer", id=o.id, label=f"officer:{o.username}", unit_code=o.unit_code,
+                            agency=o.agency, role=o.role)
+        dossiers.claim(s, d, officer, version=d.version)
+        dossiers.request_supplement(s, d, officer, reason="Bản sao giấy chứng sinh", documents=["giấy chứng sinh"],
+                                    version=d.version)
+        add_upload(s, d, citizen, kind="supplement", filename="giay-chung-sinh.pdf",
+                   content=b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n",
+                   directory=upload_directory(data_dir), scanner=None)
+        dossiers.supply(s, d, citizen, values={}, note="Đã gửi bản sao", version=d.version)
+        s.commit()
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_officer_sees_the_supplement_file_and_approves(lang, browser, live_server, live_settings, clean_db):
+    birth = make_birth(clean_db)
+    _supplied_with_a_file(clean_db, birth, live_settings.data_dir)
+    ctx, pg = _signed_in(browser, live_server, DESKTOP, lang, birth.officer, "/officer/queue")
+    try:
+        pg.goto(f"{live_server}/officer/dossiers/{birth.code}")
+        link = pg.locator("#attachments a", has_text="giay-chung-sinh.pdf")
+        expect(link).to_have_count(1)
+        got = pg.request.get(live_server + link.get_attribute("href"))
+        assert got.ok and got.body().startswith(b"%PDF")
+        screenshot(pg, f"officer-supplement-file-1280-{lang}")
+        with pg.expect_navigation(url=f"**/officer/dossiers/{birth.code}/approve"):
+            pg.click("#approve")  # no household on record for the builders' mother: the check step
+        pg.check("#checked")
+        pg.fill("#note", "Đã đối chiếu bản sao giấy chứng sinh")
+        with pg.expect_navigation(url=f"**/officer/dossiers/{birth.code}"):
+            pg.click("#approve-confirmed")
+        expect(pg.locator("#result-pdf")).to_have_count(1)
+        screenshot(pg, f"officer-approved-1280-{lang}")
+    finally:
+        ctx.close()
