@@ -37,4 +37,7 @@ fi
 
 # Chromium for the browser tests (Playwright drives it with executable_path)
 if [ ! -x /usr/bin/chromium ]; then apt_install chromium fonts-dejavu-core; fi
+
+# ClamAV's daemon for the virus scan of uploaded documents (the tests start their own with a local signature)
+_APT_UPDATED="${_APT_UPDATED:-}" bash "$(dirname "$0")/services/clamd.sh" || exit 1
 exit 0

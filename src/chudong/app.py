@@ -7,7 +7,7 @@ import time
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pathlib import Path
 from sqlalchemy.engine import Engine
@@ -34,12 +34,17 @@ SECURITY_HEADERS = {
         "frame-ancestors 'none'; form-action 'self'; base-uri 'self'"
     ),
 }
-# /docs loads Swagger UI from its CDN; it gets a CSP that allows exactly that.
+# /docs serves its own copy of Swagger UI (scripts/vendor-assets.sh); Swagger UI sets inline styles.
 DOCS_CSP = (
-    "default-src 'self'; img-src 'self' data: https://fastapi.tiangolo.com; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; frame-ancestors 'none'"
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
+    "frame-ancestors 'none'; form-action 'self'; base-uri 'self'"
 )
+DOCS_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>chudong API</title><link rel="stylesheet" href="/static/swagger-ui/swagger-ui.css"></head>
+<body><main id="swagger-ui"></main>
+<script src="/static/swagger-ui/swagger-ui-bundle.js"></script><script src="/static/docs.js"></script></body></html>
+"""
 
 
 class MigrationsPending(RuntimeError):
@@ -66,7 +71,7 @@ class ShellMiddleware(BaseHTTPMiddleware):
         REQUESTS.labels(request.method, path, str(response.status_code)).inc()
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
-        if request.url.path.startswith(("/docs", "/redoc")):
+        if request.url.path == "/docs":
             response.headers["Content-Security-Policy"] = DOCS_CSP
         if request.url.scheme == "https":
             response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
@@ -136,9 +141,8 @@ def _error_handlers(app: FastAPI) -> None:
         errors = [
             {"field": ".".join(str(p) for p in e["loc"]), "reason": e["msg"]} for e in exc.errors()
         ]
-        if wants_html(request):
-            text = "; ".join(f"{e['field'].split('.')[-1]}: {e['reason']}" for e in errors)
-            return error_page(request, 422, text)
+        if wants_html(request):  # the page's language, never Pydantic's English
+            return error_page(request, 422, " ".join(dict.fromkeys(i18n.validation_messages(exc.errors()).values())))
         return JSONResponse({"error": "invalid", "detail": errors}, status_code=422)
 
 
@@ -159,6 +163,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
         version="0.1.0",
         description="Proactive public administration: life events to pre-filled dossiers, "
         "notices, deadline-tracked processing and the public service-quality index.",
+        docs_url=None, redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -167,6 +172,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
     _error_handlers(app)
     static = Path(__file__).parent / "web" / "static"
     app.mount("/static", StaticFiles(directory=static), name="static")
+
+    @app.get("/docs", include_in_schema=False)
+    def api_reference() -> HTMLResponse:
+        return HTMLResponse(DOCS_PAGE)
+
     for module in feature_modules("routes"):
         router = getattr(module, "router", None)
         if router is not None:

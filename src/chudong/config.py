@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     nats_url: str = "nats://127.0.0.1:4222"
+    # ClamAV's daemon scanning uploaded documents: "unix:/run/clamav/clamd.ctl" or "tcp:host:port"; empty = no scan.
+    clamd_address: str = ""
     # Per-ward overrides of the urban / rural / disadvantaged classification (YAML file).
     ward_classes_file: Path | None = None
     # Keys sealing personal data at rest (docs/SECURITY.md): "<key id>:<base64 32 bytes>,..." —

@@ -69,6 +69,8 @@ def test_print_lists_each_units_oldest_overdue(session, many_overdue):
     assert row.overdue == 9 and row.longest_overdue_days == 30  # due 1 October, counted to the 31st
     html = reports.to_html(printed)
     assert f"{row.unit_name} — 9 hồ sơ quá hạn, 5 lâu nhất:" in html
+    assert "ỦY BAN NHÂN DÂN THÀNH PHỐ ĐÀ NẴNG" in html and "1 tháng 10 năm 2026" in html  # province, dates in words
+    assert "<td>birth-registration</td>" not in html  # procedures by their Vietnamese names
     assert oldest[-1].code in html and sorted(late, key=lambda d: d.due_on)[-1].code not in html
     with pytest.raises(ValueError, match="oldest"):  # a truncated list never goes out as the full one
         reports.to_xlsx(printed)
@@ -378,7 +380,18 @@ def test_forecast_page_shows_when_it_was_computed(client, session, registry_due)
     staff_account(session, "leader", "leader")
     session.commit()
     staff_signin(client, "leader")
-    r = client.get("/leader/forecast?months=3", headers={"accept": "text/html"})
-    assert r.status_code == 200 and 'id="computed-at"' in r.text and "passport-expiry" in r.text
+    from sqlalchemy import func, select
+
+    from chudong.analytics import forecast_cache as cache
+    from chudong.analytics.models import ForecastSnapshot
+    from chudong.rules.catalogue import get_catalogue
+
+    r = client.get("/leader/forecast?months=3", headers={"accept": "text/html"})  # never computed on a request
+    assert r.status_code == 200 and 'id="forecast-pending"' in r.text and 'id="computed-at"' not in r.text
+    assert session.scalar(select(func.count()).select_from(ForecastSnapshot)) == 0
+    assert cache.refresh(session, today=D(2026, 11, 2)) == 1  # the worker's job
+    session.commit()
     again = client.get("/leader/forecast?months=3", headers={"accept": "text/html"})
-    assert again.status_code == 200 and again.text.count("02/11/2026") >= 1
+    assert again.status_code == 200 and 'id="computed-at"' in again.text and again.text.count("02/11/2026") >= 1
+    assert get_catalogue().service("passport-expiry").names.vi in again.text and "<td>passport-expiry" not in again.text
+    assert 'id="chart-forecast"' in again.text and 'style="' not in again.text

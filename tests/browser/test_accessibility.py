@@ -26,6 +26,8 @@ APP_CSS = Path(__file__).resolve().parents[2] / "src" / "chudong" / "web" / "sta
 VENDORED = ("/static/htmx.min.js",)
 PAGE_BUDGET = 100 * 1024
 PHONE = {"width": 360, "height": 740}
+DESKTOP = {"width": 1280, "height": 800}
+SERIOUS = ("serious", "critical")  # axe-core impacts a page may not have
 
 AUDIT_JS = """() => {
   const problems = [];
@@ -118,8 +120,21 @@ PAGES = [
     ("inbox", "citizen", "/me/inbox"),
     ("queue", "officer", "/officer/queue"),
     ("officer-dossier", "officer", "/officer/dossiers/{offered}"),
+    ("officer-approve-check", "officer", "/officer/dossiers/{offered}/approve"),
+    ("officer-overdue", "officer", "/officer/overdue"),
     ("leader", "leader", "/leader"),
+    ("leader-index", "leader", "/leader/index"),
+    ("open-data", None, "/open-data"),
 ]
+
+
+def axe_violations(pg) -> list[str]:
+    """Run axe-core (axe-playwright-python's bundled copy) on the page; return its serious and critical findings."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    found = Axe().run(pg).response["violations"]
+    return [f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
+            for v in found if v.get("impact") in SERIOUS]
 
 
 def _page_weight(responses) -> tuple[int, dict[str, int]]:
@@ -131,9 +146,10 @@ def _page_weight(responses) -> tuple[int, dict[str, int]]:
     return sum(sizes.values()), sizes
 
 
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["360", "1280"])
 @pytest.mark.parametrize("name, role, path", PAGES, ids=[p[0] for p in PAGES])
-def test_page_is_accessible_on_a_phone(name, role, path, site, browser, live_server):
-    ctx = browser.new_context(viewport=PHONE, locale="vi-VN",
+def test_page_is_accessible(name, role, path, viewport, site, browser, live_server):
+    ctx = browser.new_context(viewport=viewport, locale="vi-VN",
                               storage_state=site["states"][role] if role else None)
     try:
         pg = ctx.new_page()
@@ -145,6 +161,7 @@ def test_page_is_accessible_on_a_phone(name, role, path, site, browser, live_ser
         assert pg.url == url, f"{name} redirected to {pg.url}"
         pg.wait_for_load_state("load")
         assert pg.evaluate(AUDIT_JS) == [], name
+        assert axe_violations(pg) == [], name
         total, sizes = _page_weight(responses)
         assert "/static/app.css" in "".join(sizes), "the stylesheet was not loaded"
         assert total < PAGE_BUDGET, f"{name}: {total} bytes of HTML/CSS/JS: {sizes}"
@@ -161,6 +178,14 @@ def test_audit_finds_what_it_looks_for(phone_page):
                      "img without alt", "no <main>", "smaller than 12px", "scrolls sideways"):
         assert expected in problems
     assert "textarea" not in problems
+
+
+def test_axe_reports_serious_violations(phone_page):
+    phone_page.set_content("""<html lang="vi"><body><main><h1>a</h1><img src="x.png"><button></button>
+        <input name="q"></main></body></html>""")
+    found = "\n".join(axe_violations(phone_page))
+    for rule in ("image-alt", "button-name", "label"):
+        assert rule in found, found
 
 
 def test_citizen_signs_in_with_the_keyboard_alone(phone_page, site, live_server, sqlite_engine):
@@ -199,7 +224,7 @@ def test_chart_labels_readable_on_a_phone(site, browser, live_server):
         pg = ctx.new_page()
         pg.goto(live_server + "/leader")
         # rendered size = font size in the viewBox × the scale the SVG is drawn at
-        sizes = pg.evaluate("[...document.querySelectorAll('svg.chart text')]"
+        sizes = pg.evaluate("[...document.querySelectorAll('svg.plot text')]"
                             ".map(t => parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a)")
         assert sizes, "the dashboard shows no chart"
         assert min(sizes) >= 12, f"chart labels render at {min(sizes):.1f}px on a 360px screen (minimum 12px)"

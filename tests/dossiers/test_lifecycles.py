@@ -106,7 +106,7 @@ def test_supplement_not_provided_in_window_is_rejected(seeded, notices, clock):
     service.request_supplement(s, d, edu, reason="Cần xác nhận nơi cư trú", documents=[], version=d.version)
     clock.advance(dt.timedelta(days=10))
     assert service.run_deadlines(s).lapsed_supplements == 1
-    assert d.status == "closed" and "legal window" in service.timeline(s, d)[-2].data["legal_reason"]
+    assert d.status == "closed" and "không bổ sung hồ sơ trong thời hạn" in service.timeline(s, d)[-2].data["legal_reason"]
 
 
 def test_house_building_fans_out_to_three_agencies_and_closes_with_them(seeded, notices, clock):

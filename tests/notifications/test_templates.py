@@ -111,3 +111,53 @@ def test_templates_with_filters_or_logic_still_render_through_jinja(tmp_path):
     for lang in ("vi", "en"):  # the same error from Jinja and from the substitution
         with pytest.raises(Unprocessable, match="'code' is undefined"):
             tpl.render("sms", lang, {})
+
+
+NOTICE = """
+id: n
+version: 1
+notice: true
+sms_segments: 2
+variables: [action_vi, action_en, deadline, dossier_code, link]
+sample: {action_vi: "Xác nhận", action_en: "Confirm", deadline: "31/12/2026", dossier_code: "48-KS-261231-0001",
+         link: "x.vn/d/1"}
+channels:
+  sms: {vi: "{{ action_vi }} trước {{ deadline }}. {{ dossier_code }} {{ link }}",
+        en: "{{ action_en }} by {{ deadline }}. {{ dossier_code }} {{ link }}"}
+  zalo: {zns_template_id: "1", vi: "{{ action_vi }} trước {{ deadline }}. {{ dossier_code }} {{ link }}",
+         en: "{{ action_en }} by {{ deadline }}. {{ dossier_code }} {{ link }}"}
+  email: {subject: {vi: "Hồ sơ", en: "Dossier"}, vi: "{{ action_vi }} trước {{ deadline }}. {{ dossier_code }} {{ link }}",
+          en: "{{ action_en }} by {{ deadline }}. {{ dossier_code }} {{ link }}"}
+  inbox: {subject: {vi: "Hồ sơ", en: "Dossier"}, vi: "{{ action_vi }} trước {{ deadline }}. {{ dossier_code }} {{ link }}",
+          en: "{{ action_en }} by {{ deadline }}. {{ dossier_code }} {{ link }}"}
+"""
+
+
+def test_a_notice_names_action_deadline_code_and_link_on_every_channel(tmp_path):
+    assert load_directory(write(tmp_path, NOTICE))["n"].id == "n"
+    no_link = NOTICE.replace('email: {subject: {vi: "Hồ sơ", en: "Dossier"}, vi: "{{ action_vi }} trước {{ deadline }}. '
+                             '{{ dossier_code }} {{ link }}"', 'email: {subject: {vi: "Hồ sơ", en: "Dossier"}, '
+                             'vi: "{{ action_vi }} trước {{ deadline }}. {{ dossier_code }}"')
+    with pytest.raises(TemplateInvalid, match="email vi leaves out 'link'"):
+        load_directory(write(tmp_path, no_link))
+    no_inbox = NOTICE.split("  inbox:")[0]
+    with pytest.raises(TemplateInvalid, match="a notice needs a inbox message"):
+        load_directory(write(tmp_path, no_inbox))
+
+
+def test_a_notice_sms_over_its_segment_budget_is_refused(tmp_path):
+    long_action = NOTICE.replace('action_vi: "Xác nhận"', 'action_vi: "' + "Xác nhận hồ sơ khai sinh cho bé " * 3 + '"')
+    with pytest.raises(TemplateInvalid, match=r"sms vi costs 3 segments .*budget is 2"):
+        load_directory(write(tmp_path, long_action))
+    with pytest.raises(TemplateInvalid, match="sms_segments"):
+        load_directory(write(tmp_path, NOTICE.replace("sms_segments: 2\n", "")))
+
+
+def test_the_service_notices_carry_the_four_parts_within_two_sms():
+    for tid in ("service-notice", "service-update"):
+        tpl = catalogue()[tid]
+        for lang in ("vi", "en"):
+            sms = preview(tid, "sms", lang)
+            assert sms.sms is not None and sms.sms.segments <= 2
+            assert tpl.sample["dossier_code"] in sms.body and tpl.sample["link"] in sms.body
+    assert "31/12/2026" in preview("service-notice", "inbox", "vi").body

@@ -69,7 +69,8 @@ def version_on(html: str) -> str:
     return m.group(1)
 
 
-CITIZEN_VALUES = {"child_name": "Lê Minh An", "father_pid": "048090001234", "father_name": "Lê Văn Hùng"}
+CITIZEN_VALUES = {"child_name": "Lê Minh An", "father_pid": "048090001234", "father_pid_choice": "has",
+                  "father_name": "Lê Văn Hùng"}
 
 
 def citizen_fields(html: str) -> dict[str, str]:

@@ -77,6 +77,7 @@ CLASSES: dict[str, dict[str, str]] = {
     "portal_officer_bulk": _cls(officer="ok", officer_other="refuse"),
     "portal_officer_dossier": _cls(officer="ok"),
     "portal_officer_post_audit": _cls(officer="seen"),
+    "portal_officer_result": _cls(officer="seen"),
     "portal_leader": _cls(leader="ok", operator="ok"),
     "portal_steward": _cls(operator="ok"),
 }
@@ -85,14 +86,15 @@ MATRIX: dict[tuple[str, str], str] = {
     # shell, docs, static, open data, catalogue
     ("GET", "/"): "public", ("GET", "/lang/{lang}"): "public", ("GET", "/healthz"): "public",
     ("GET", "/metrics"): "metrics", ("GET", "/openapi.json"): "public", ("GET", "/docs"): "public",
-    ("GET", "/docs/oauth2-redirect"): "public", ("GET", "/redoc"): "public", ("GET", "/static"): "public",
+    ("GET", "/static"): "public", ("GET", "/open-data"): "public",
     ("GET", "/open-data/index.json"): "public", ("GET", "/open-data/index.csv"): "public",
     ("GET", "/api/v1/services"): "public", ("GET", "/api/v1/services/{service_id}"): "public",
     ("GET", "/api/v1/notifications/templates/{template_id}/preview"): "public",
     ("GET", "/verify/{token}"): "public", ("GET", "/api/v1/dossiers/track/{code}"): "public",
     ("GET", "/track"): "public", ("POST", "/track"): "public", ("GET", "/overdue"): "public",
     # sign-in
-    ("GET", "/signin"): "public", ("POST", "/signin"): "signin_form", ("POST", "/signin/code"): "signin_form",
+    ("GET", "/signin"): "public", ("GET", "/signin/no-contact"): "public", ("GET", "/d/{code}"): "public",
+    ("POST", "/signin"): "signin_form", ("POST", "/signin/code"): "signin_form",
     ("GET", "/staff/signin"): "public", ("POST", "/staff/signin"): "signin_form",
     ("POST", "/signout"): "public", ("POST", "/signout/everywhere"): "public",
     # message viewer: test mode outside production, and only in the demo or for operators (see SECURITY.md)
@@ -131,6 +133,9 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/me"): "portal_citizen", ("GET", "/me/access"): "portal_citizen", ("GET", "/me/inbox"): "portal_citizen",
     ("GET", "/me/settings"): "portal_citizen", ("POST", "/me/settings"): "portal_citizen",
     ("GET", "/me/dossiers/{code}"): "portal_citizen_dossier",
+    ("GET", "/me/dossiers/{code}/confirmed"): "portal_citizen_dossier",
+    ("POST", "/me/dossiers/{code}/check"): "portal_citizen_dossier",
+    ("POST", "/me/dossiers/{code}/supplement"): "portal_citizen_dossier",
     ("POST", "/me/dossiers/{code}/confirm"): "portal_citizen_dossier",
     ("POST", "/me/dossiers/{code}/correct"): "portal_citizen_dossier",
     ("POST", "/me/dossiers/{code}/decline"): "portal_citizen_dossier",
@@ -140,6 +145,10 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/officer/queue"): "portal_officer", ("GET", "/officer/post-audit"): "portal_officer",
     ("POST", "/officer/bulk-approve"): "portal_officer_bulk",
     ("GET", "/officer/dossiers/{code}"): "portal_officer_dossier",
+    ("GET", "/officer/dossiers/{code}/approve"): "portal_officer_dossier",
+    ("GET", "/officer/dossiers/{code}/result.pdf"): "portal_officer_result",
+    ("GET", "/officer/dossiers/{code}/attachments/{attachment_id}"): "portal_officer_result",
+    ("GET", "/officer/overdue"): "portal_officer",
     ("POST", "/officer/dossiers/{code}/claim"): "portal_officer_dossier",
     ("POST", "/officer/dossiers/{code}/approve"): "portal_officer_dossier",
     ("POST", "/officer/dossiers/{code}/supplement"): "portal_officer_dossier",
@@ -233,7 +242,7 @@ def world(engine, settings, clock):
         values = {"code": code, "token": "not-a-real-token", "fmt": "csv", "provider": "sim", "template_id": "otp",
                   "person_id": str(mother.id), "notification_id": str(notification_id), "feed": "births",
                   "run_id": str(run.id), "service_id": "birth-registration", "lang": "en",
-                  "life_event_id": str(ev.id)}
+                  "life_event_id": str(ev.id), "attachment_id": "1"}  # none exists: the officer gets a 404
     return {"code": code, "callers": callers, "values": values}
 
 

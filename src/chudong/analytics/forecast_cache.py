@@ -112,6 +112,19 @@ def cached_forecast(session: Session, *, today: dt.date, months: int = 6) -> tup
     return _compute(session, today, version, months)
 
 
+def stored_forecast(session: Session, *, today: dt.date, months: int = 6) -> tuple[Forecast, dt.datetime] | None:
+    """Return the newest stored forecast made on or before ``today`` (never computed here), or None.
+
+    The worker's job ``analytics.forecast`` keeps it current; a page reads it and says when it was computed.
+    """
+    snap = session.scalars(select(ForecastSnapshot).where(ForecastSnapshot.as_of <= today,
+                                                          ForecastSnapshot.months >= months)
+                           .order_by(ForecastSnapshot.as_of.desc(), ForecastSnapshot.computed_at.desc()).limit(1)).first()
+    if snap is None:
+        return None
+    return _forecast_from(session, snap.payload, months), snap.computed_at
+
+
 def refresh(session: Session, *, today: dt.date) -> int:
     """Compute today's 12-month snapshot unless the current data already has one; drop old days. Return 1 if computed."""
     session.execute(delete(ForecastSnapshot).where(ForecastSnapshot.as_of < today - dt.timedelta(days=KEEP_DAYS)))

@@ -183,8 +183,23 @@ def to_html(report: MonthlyReport) -> str:
         if len(shown) < PDF_OVERDUE_PER_UNIT:
             shown.append(o)
     overdue = [(r, groups[r.unit_code]) for r in report.rows if groups.get(r.unit_code)]
+    from chudong.portal.dashboard import service_names
+    from chudong.web.templating import long_date
+
     return environment().get_template("analytics/monthly_report.html").render(
-        report=report, headers=HEADERS_VI, totals=report.totals, overdue=overdue, per_unit=PDF_OVERDUE_PER_UNIT)
+        report=report, headers=HEADERS_VI, totals=report.totals, overdue=overdue, per_unit=PDF_OVERDUE_PER_UNIT,
+        province=province_name(), service_vi=lambda sid: service_names(sid).get("vi") or sid,
+        day=lambda d: long_date(d, "vi"))
+
+
+def province_name(code: int | None = None) -> str:
+    """Return the configured province's name ("Thành phố Đà Nẵng"), or "" when the code is unknown."""
+    import vietnam_provinces as vp
+
+    from chudong.config import get_settings
+
+    code = get_settings().province_code if code is None else code
+    return next((p.name for p in vp.Province.iter_all() if int(p.code) == int(code)), "")
 
 
 FONTS = Path(__file__).parent / "fonts"

@@ -185,27 +185,62 @@ def _staff(engine) -> None:
                          password=DEMO_PASSWORDS["steward"], agency="dancu-48")
 
 
-def _demo_citizen(engine) -> dict:
-    """Pick a mother with a fresh birth dossier, and give her commune's officer a sign-in."""
+def _officer_account(s, unit_code: str | None) -> str | None:
+    """Give the first officer of a unit a demo sign-in (once) and return the username."""
     from chudong.auth.models import StaffAccount
     from chudong.auth.service import create_staff
-    from chudong.dossiers.models import Dossier, Officer
+    from chudong.dossiers.models import Officer
+
+    officer = s.scalar(select(Officer).where(Officer.unit_code == unit_code, Officer.role == "officer")
+                       .order_by(Officer.id).limit(1))
+    if officer is None:
+        return None
+    if s.scalar(select(StaffAccount.id).where(StaffAccount.username == officer.username)) is None:
+        create_staff(s, username=officer.username, full_name=officer.full_name, role="officer",
+                     password=DEMO_PASSWORDS["officer"], unit_code=officer.unit_code, agency=officer.agency)
+    return officer.username
+
+
+def demo_citizens(engine) -> dict[str, dict]:
+    """Pick a citizen with an offer waiting and one with a supplement to answer, with their officers' sign-ins.
+
+    Returns ``{"offer": {...}, "supplement": {...}}`` (a key is missing when the province has no such dossier).
+    """
+    from chudong.dossiers.models import Dossier
     from chudong.registry.models import Person
 
+    found: dict[str, dict] = {}
     with unit_of_work(engine) as s:
-        offered = select(Dossier).where(Dossier.status == "offered", Dossier.kind == "dossier",
-                                        Dossier.parent_id.is_(None), Dossier.person_id.is_not(None))
-        d = (s.scalar(offered.where(Dossier.service_id == "birth-registration").order_by(Dossier.id.desc()).limit(1))
-             or s.scalar(offered.order_by(Dossier.id.desc()).limit(1)))
-        if d is None:
-            return {}
-        person = s.get(Person, d.person_id)
-        officer = s.scalar(select(Officer).where(Officer.unit_code == d.handling_unit_code, Officer.role == "officer"))
-        if officer and s.scalar(select(StaffAccount.id).where(StaffAccount.username == officer.username)) is None:
-            create_staff(s, username=officer.username, full_name=officer.full_name, role="officer",
-                         password=DEMO_PASSWORDS["officer"], unit_code=officer.unit_code, agency=officer.agency)
-        return {"pid": person.pid, "name": person.full_name, "code": d.code,
-                "officer": officer.username if officer else None}
+        for key, status in (("offer", "offered"), ("supplement", "supplement_requested")):
+            q = select(Dossier).where(Dossier.status == status, Dossier.kind == "dossier",
+                                      Dossier.parent_id.is_(None), Dossier.person_id.is_not(None))
+            d = (s.scalar(q.where(Dossier.service_id == "birth-registration").order_by(Dossier.id.desc()).limit(1))
+                 or s.scalar(q.order_by(Dossier.id.desc()).limit(1)))
+            if d is None:
+                continue
+            person = s.get(Person, d.person_id)
+            found[key] = {"pid": person.pid, "name": person.full_name, "code": d.code,
+                          "officer": _officer_account(s, d.handling_unit_code)}
+    return found
+
+
+def account_lines(url: str, citizens: dict[str, dict]) -> list[str]:
+    """Return the demo's sign-ins, one a line, with full addresses (never cut to the terminal's width)."""
+    lines = []
+    what = {"offer": "an offer waiting", "supplement": "a supplement to answer"}
+    for key, c in citizens.items():
+        lines.append(f"citizen {c['name']} ({what[key]}: dossier {c['code']}): sign in at {url}/signin with "
+                     f"personal ID {c['pid']}, the one-time code arrives at {url}/notifications/viewer; "
+                     f"then {url}/me/dossiers/{c['code']}")
+    for username in dict.fromkeys(c["officer"] for c in citizens.values() if c["officer"]):
+        codes = ", ".join(c["code"] for c in citizens.values() if c["officer"] == username)
+        lines.append(f"officer {username} / {DEMO_PASSWORDS['officer']} (handles {codes}): sign in at "
+                     f"{url}/staff/signin, then {url}/officer/queue")
+    lines.append(f"leader lanhdao / {DEMO_PASSWORDS['leader']}: sign in at {url}/staff/signin, then {url}/leader")
+    lines.append(f"data steward dulieu / {DEMO_PASSWORDS['steward']}: sign in at {url}/staff/signin, "
+                 f"then {url}/steward/quality")
+    lines.append(f"open data: {url}/open-data — API reference: {url}/docs")
+    return lines
 
 
 def _counts(engine) -> Table:
@@ -276,22 +311,18 @@ def run_demo(console: Console, serve: bool = True, port: int | None = None, peop
                       f"{res.opened:,} dossiers opened, {res.confirmed:,} confirmed by citizens, "
                       f"{res.settled:,} settled, {res.supplements} supplements requested, {res.rejected} rejected")
     console.print(_counts(engine))
+    from chudong.analytics.tasks import forecast_snapshot
+
+    with console.status("computing the demand forecast (the worker's job; pages never compute it)…"):
+        forecast_snapshot(engine)
 
     from chudong.notifications.demo import deliver_and_show
 
     deliver_and_show(console, engine, limit=8)
-    citizen = _demo_citizen(engine)
     url = f"http://{settings.host}:{port or settings.port}"
-    accounts = Table("who", "sign in at", "with", title="Demo accounts")
-    if citizen:
-        accounts.add_row(f"citizen {citizen['name']} (offer waiting: dossier {citizen['code']})", f"{url}/signin",
-                         f"personal ID {citizen['pid']}; the code arrives at {url}/notifications/viewer")
-        if citizen["officer"]:
-            accounts.add_row("officer of her commune", f"{url}/staff/signin",
-                             f"{citizen['officer']} / {DEMO_PASSWORDS['officer']}")
-    accounts.add_row("leader", f"{url}/staff/signin", f"lanhdao / {DEMO_PASSWORDS['leader']}")
-    accounts.add_row("data steward", f"{url}/staff/signin", f"dulieu / {DEMO_PASSWORDS['steward']}")
-    console.print(accounts)
+    console.print("[bold]Demo accounts[/bold]")
+    for line in account_lines(url, demo_citizens(engine)):
+        console.print(line, soft_wrap=True, highlight=False, markup=False)
     if not serve:
         console.print("demo is set up; run `chudong demo` again to serve it (what is there is kept) — "
                       "`chudong serve` serves it without the message viewer")

@@ -93,8 +93,10 @@ def simulate(engine: Engine, start: dt.date, end: dt.date, *, seed: int = 1,
                                                          Dossier.parent_id.is_(None),
                                                          Dossier.opened_at < clock.now() - dt.timedelta(days=1))
                                    .order_by(Dossier.id)).all()
+                # the newest offer of each service is still waiting for its citizen: a visitor finds one to answer
+                waiting = {d.service_id: d.id for d in offers}
                 for d in offers:
-                    if rng.random() > confirm_share / 3:  # about a third of the willing answer each day
+                    if waiting[d.service_id] == d.id or rng.random() > confirm_share / 3:  # a third answer each day
                         continue
                     person = s.get(Person, d.person_id) if d.person_id else None
                     family = person.full_name.split(" ")[0] if person else "Nguyễn"
@@ -116,12 +118,19 @@ def simulate(engine: Engine, start: dt.date, end: dt.date, *, seed: int = 1,
                             continue
             fixed.advance(dt.timedelta(hours=1))
             with unit_of_work(engine) as s:  # officers work through their queues
-                for unit_code, officers in _officers_by_unit(s).items():
+                # the newest confirmed dossier that may need a supplement is held back; on the last day, unless a
+                # supplement is still awaited after the deadline job, its officer asks for one (for the visitor)
+                held = s.scalar(select(Dossier).where(Dossier.status.in_(("confirmed", "in_processing")),
+                                                      Dossier.supplement_window_working_days.is_not(None),
+                                                      Dossier.person_id.is_not(None), Dossier.parent_id.is_(None))
+                                .order_by(Dossier.id.desc()).limit(1))
+                by_unit = _officers_by_unit(s)
+                for unit_code, officers in by_unit.items():
                     lead = officers[0]
                     queue = [d for d in dossiers.queue(s, _principal(lead), limit=daily_capacity * len(officers))
                              if d.received_on is None or d.received_on < day]  # today's arrivals wait
                     for i, d in enumerate(queue):
-                        if rng.random() < 0.25:  # not every dossier is reached the day it could be
+                        if (held is not None and d.id == held.id) or rng.random() < 0.25:  # not all are reached
                             continue
                         officer = _principal(officers[i % len(officers)])
                         fixed.advance(dt.timedelta(minutes=rng.randint(2, 9)))  # reading and checking
@@ -133,7 +142,7 @@ def simulate(engine: Engine, start: dt.date, end: dt.date, *, seed: int = 1,
                                     continue
                                 fixed.advance(dt.timedelta(minutes=rng.randint(3, 25)))
                                 roll = rng.random()
-                                if roll < 0.05 and d.supplement_window_working_days:
+                                if d.supplement_window_working_days and roll < 0.05:
                                     dossiers.request_supplement(s, d, officer, reason="Bổ sung bản sao giấy tờ",
                                                                 documents=["bản sao có chứng thực"], version=d.version)
                                     result.supplements += 1
@@ -147,6 +156,15 @@ def simulate(engine: Engine, start: dt.date, end: dt.date, *, seed: int = 1,
                         except ChudongError:
                             continue
                 dossiers.run_deadlines(s)
+                if held is not None and day == end and held.handling_unit_code in by_unit and s.scalar(
+                        select(Dossier.id).where(Dossier.status == "supplement_requested",
+                                                 Dossier.parent_id.is_(None)).limit(1)) is None:
+                    officer = _principal(by_unit[held.handling_unit_code][0])
+                    if held.status == "confirmed":
+                        dossiers.claim(s, held, officer, version=held.version)
+                    dossiers.request_supplement(s, held, officer, reason="Bổ sung bản sao giấy tờ",
+                                                documents=["bản sao có chứng thực"], version=held.version)
+                    result.supplements += 1
         result.days += 1
         if on_day:
             on_day(day)

@@ -315,7 +315,13 @@ class Notice:
     context: dict
 
 
-SERVICE_NOTICE = "service-notice"
+SERVICE_NOTICE = "service-notice"  # a step with a date to act by
+SERVICE_UPDATE = "service-update"  # a step that asks nothing by a date (approved, rejected, result issued)
+
+
+def message_template(context: dict) -> str:
+    """Return the message template for a rendered ``service_notice`` context: with or without a deadline."""
+    return SERVICE_NOTICE if context.get("deadline") else SERVICE_UPDATE
 
 
 def _vn_date(value: Any) -> Any:
@@ -347,7 +353,7 @@ def service_notice(template_id: str, context: dict, catalogue: Any = None, base_
     values = {**facts, "dossier_code": code, "due_date": _vn_date(due) if due else facts.get("due_date", ""),
               "detail": context.get("legal_reason") or context.get("reason") or "",
               "days": context.get("window_working_days", ""),
-              "url": f"{base_url}/me/dossiers/{code}"}
+              "url": dossier_link(base_url, code)}
     name = values.get("full_name") or facts.get("holder_name") or context.get("person_name")
     from chudong.rules.engine import DOCUMENTS
 
@@ -360,7 +366,20 @@ def service_notice(template_id: str, context: dict, catalogue: Any = None, base_
         if document:
             extra["document"] = document[i]
         out[f"body_{lang}"] = cat.render(template_id, lang, {**values, **extra})
+        out[f"action_{lang}"], deadline_name = cat.action(template_id, lang, {**values, **extra})
+    deadline = values.get(deadline_name) if deadline_name else ""
+    if deadline_name and not deadline:
+        log.warning("notice %s for dossier %s: no value for its deadline %r; sent without one",
+                    template_id, code, deadline_name)
+    if deadline:
+        out["deadline"] = deadline
+    out.update(dossier_code=code, link=values["url"])
     return out
+
+
+def dossier_link(base_url: str, code: str) -> str:
+    """Return the short link a notice carries: it signs the citizen in to this dossier (portal ``/d/{code}``)."""
+    return f"{base_url}/d/{code}"
 
 
 def notify_many(session: Session, notices: list[Notice]) -> int:
@@ -377,10 +396,10 @@ def notify_many(session: Session, notices: list[Notice]) -> int:
 
     cat, base_url = get_catalogue(), get_settings().base_url
     try:
+        contexts = [service_notice(n.template_id, n.context, cat, base_url) for n in notices]
         enqueue_many(session, [EnqueueRequest(event_key=f"dossier:{n.code}", step=n.step, person_id=n.person_id,
-                                              template_id=SERVICE_NOTICE,
-                                              context=service_notice(n.template_id, n.context, cat, base_url))
-                               for n in notices])
+                                              template_id=message_template(ctx), context=ctx)
+                               for n, ctx in zip(notices, contexts, strict=True)])
     except ChudongError as exc:
         # a missing message template must not stop dossiers opening; the failure is logged loudly
         log.error("notices for %d dossiers not queued: %s", len(notices), exc.message)
@@ -406,8 +425,9 @@ def notify(session: Session, *, code: str, step: str, person_id: int | None, tem
         log.warning("notifications feature missing: notice %s for dossier %s not queued", step, code)
         return False
     try:
-        fn(session, event_key=f"dossier:{code}", step=step, person_id=person_id, template_id=SERVICE_NOTICE,
-           context=service_notice(template_id, context), urgent=urgent, mandatory=True)
+        ctx = service_notice(template_id, context)
+        fn(session, event_key=f"dossier:{code}", step=step, person_id=person_id, template_id=message_template(ctx),
+           context=ctx, urgent=urgent, mandatory=True)
     except ChudongError as exc:
         # the dossier step stands; the notice failure is logged loudly for the operator
         log.error("notice %s for dossier %s not queued: %s", step, code, exc.message)

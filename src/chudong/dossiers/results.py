@@ -122,15 +122,29 @@ def qr_data_uri(url: str) -> str:
     return segno.make(url, error="m").svg_data_uri(scale=4, border=2)
 
 
-def render_result_html(d: Dossier, result: DossierResult, url: str) -> str:
-    """Return the result document as HTML (Vietnamese), ready for WeasyPrint."""
-    from chudong.dossiers.labels import field_label
-    from chudong.web.templating import environment
+def render_result_html(d: Dossier, result: DossierResult, url: str, session: Session | None = None) -> str:
+    """Return the result document as HTML (Vietnamese), ready for WeasyPrint.
 
-    fields = [(field_label(k), v) for k, v in (result.data.get("fields") or {}).items() if v not in (None, "")]
-    return environment().get_template("dossiers/result_pdf.html").render(
-        dossier=d, result=result, data=result.data, fields=fields, qr=qr_data_uri(url), url=url,
-    )
+    With a session, values are in words (dates, sex, wards and households by name) and the signer is the
+    officer by name and unit; without one they are printed as stored.
+    """
+    from chudong.dossiers.labels import field_label
+    from chudong.web import i18n
+    from chudong.web.templating import HumanValues, environment, long_date
+
+    raw = result.data.get("fields") or {}
+    token = i18n.set_language("vi")  # an official document is Vietnamese whatever the reader's page language
+    try:
+        human = HumanValues(session, {k: {"value": v} for k, v in raw.items()}) if session is not None else None
+        fields = [(field_label(k), human.value(k, v) if human else v) for k, v in raw.items() if v not in (None, "")]
+        issued_on = long_date(result.data.get("issued_on"), "vi") if human else result.data.get("issued_on")
+        signer = human.officer(result.issued_by) if human else result.issued_by
+        return environment().get_template("dossiers/result_pdf.html").render(
+            dossier=d, result=result, data=result.data, fields=fields, qr=qr_data_uri(url), url=url,
+            issued_on=issued_on, signer=signer,
+        )
+    finally:
+        i18n.reset_language(token)
 
 
 _pdf_tools = threading.local()
@@ -152,12 +166,12 @@ def _weasyprint_tools() -> tuple[Any, Any]:
     return tools
 
 
-def render_result_pdf(d: Dossier, result: DossierResult, url: str) -> bytes:
-    """Return the result document as PDF bytes."""
+def render_result_pdf(d: Dossier, result: DossierResult, url: str, session: Session | None = None) -> bytes:
+    """Return the result document as PDF bytes (values in words when a session is given)."""
     from weasyprint import HTML
 
     fetcher, fonts = _weasyprint_tools()
-    return HTML(string=render_result_html(d, result, url), url_fetcher=fetcher).write_pdf(font_config=fonts)
+    return HTML(string=render_result_html(d, result, url, session), url_fetcher=fetcher).write_pdf(font_config=fonts)
 
 
 def png_qr_base64(url: str) -> str:

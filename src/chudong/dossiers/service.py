@@ -42,6 +42,11 @@ DUE_SOON_WORKING_DAYS = 1
 MIN_OFFER_DAYS = 30
 MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
 MAX_VALUE_LENGTH = 200
+# the automatic refusal when a supplement is not sent in time (the citizen reads it: Vietnamese)
+LAPSED_SUPPLEMENT_REASON = ("không bổ sung hồ sơ trong thời hạn {days} ngày làm việc theo yêu cầu "
+                            "(Nghị định 63/2024/NĐ-CP); Ông/Bà có thể nộp lại hồ sơ mới")
+# what a citizen may answer for a fact that does not exist or is not known yet (e.g. the father's ID)
+NOT_ON_RECORD = ("Không có", "Chưa có")
 # what an attachment must start with to be what it claims (magic numbers)
 ATTACHMENT_TYPES = {
     "application/pdf": ((b"%PDF-",), (".pdf",)),
@@ -441,6 +446,13 @@ def _clean_value(name: str, value: Any) -> str:
         raise Unprocessable(f"{name} must not be empty", field=name)
     if len(text) > MAX_VALUE_LENGTH:
         raise Unprocessable(f"{name} is longer than {MAX_VALUE_LENGTH} characters", field=name)
+    if name.endswith("_pid") and text not in NOT_ON_RECORD:
+        from chudong.kit.pid import InvalidPid, validate_pid
+
+        try:
+            text = validate_pid(text, None, None)
+        except InvalidPid as exc:
+            raise Unprocessable(f"{name}: {exc}", field=name) from None
     return text
 
 
@@ -837,9 +849,8 @@ def run_deadlines(session: Session, due_soon_days: int = DUE_SOON_WORKING_DAYS, 
     lapsed = 0
     for d in session.scalars(select(Dossier).where(Dossier.status == "supplement_requested",
                                                    Dossier.supplement_due_on < today).limit(batch)):
-        reject(session, d, bot, version=None, legal_reason=(
-            "the requested supplement was not provided within the legal window "
-            f"of {d.supplement_window_working_days} working days (Decree 63/2024/NĐ-CP)"))
+        reject(session, d, bot, version=None, legal_reason=LAPSED_SUPPLEMENT_REASON.format(
+            days=d.supplement_window_working_days))
         lapsed += 1
     threshold = cal.add_working_days(today, due_soon_days)
     escalated = 0

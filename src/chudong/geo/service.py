@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -57,11 +58,19 @@ def classify_ward(ward: vp.Ward, districts: set[int], explicit: dict[int, str]) 
     return "urban" if kind == "phường" else "rural"
 
 
+def units_version(path: Path = DEFAULT_CLASSES_FILE) -> str:
+    """Return the version of the units data: the package's data version and a digest of the classes file.
+
+    The digest is stable across processes, so a second run on the same database skips the reload.
+    """
+    return f"{vp.__data_version__}|{path.name}|{hashlib.sha256(path.read_bytes()).hexdigest()[:16]}"
+
+
 def load_units(session: Session, classes_file: Path | None = None) -> LoadResult:
     """Load all provinces, wards, legacy wards and the old→new mapping (idempotent)."""
     path = classes_file or DEFAULT_CLASSES_FILE
     districts, explicit = _read_classes(path)
-    version = f"{vp.__data_version__}|{path.name}|{hash(path.read_text(encoding='utf-8')) & 0xFFFFFFFF:x}"
+    version = units_version(path)
     loaded = session.get(ReferenceData, DATASET)
     if loaded is not None and loaded.version == version:
         return LoadResult(0, 0, 0, 0, skipped=True)

@@ -184,7 +184,39 @@ def load_template(path: Path) -> MessageTemplate:
     if missing_sample:
         raise _fail(path, f"sample has no value for {missing_sample[0]!r} (needed for preview)")
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-    return MessageTemplate(str(data["id"]), data["version"], variables, sample, channels, path, digest, compiled)
+    tpl = MessageTemplate(str(data["id"]), data["version"], variables, sample, channels, path, digest, compiled)
+    if data.get("notice"):
+        _check_notice(path, tpl, data.get("sms_segments"), with_deadline=not data.get("no_deadline"))
+    return tpl
+
+
+# A notice (``notice: true``) is a message about a dossier the citizen can act on. On each of these channels,
+# in each language, its body names the action, the deadline, the dossier code and the link to the dossier
+# (a notice declaring ``no_deadline: true``, for a step that asks nothing by a date, names no deadline).
+NOTICE_CHANNELS = ("sms", "zalo", "email", "inbox")
+NOTICE_PARTS = ("action_{lang}", "deadline", "dossier_code", "link")
+
+
+def _check_notice(path: Path, tpl: MessageTemplate, sms_segments: Any, *, with_deadline: bool = True) -> None:
+    """Refuse a notice template that leaves out a part the citizen needs, or whose SMS is over its budget."""
+    parts = NOTICE_PARTS if with_deadline else tuple(p for p in NOTICE_PARTS if p != "deadline")
+    for channel in NOTICE_CHANNELS:
+        if channel not in tpl.channels:
+            raise _fail(path, f"a notice needs a {channel} message")
+        for lang in LANGUAGES:
+            used = meta.find_undeclared_variables(_env.parse(tpl.channels[channel][lang]))
+            for part in parts:
+                if part.format(lang=lang) not in used:
+                    raise _fail(path, f"{channel} {lang} leaves out {part.format(lang=lang)!r}: a notice names "
+                                      "the action, the deadline, the dossier code and the link")
+    if not isinstance(sms_segments, int) or sms_segments < 1:
+        raise _fail(path, "a notice needs sms_segments: the most SMS segments its text may cost")
+    for lang in LANGUAGES:  # the sample holds the longest values the senders fill in, the link included
+        for unaccented in (False, True):
+            cost = tpl.render("sms", lang, tpl.sample, unaccented=unaccented).sms
+            if cost is not None and cost.segments > sms_segments:
+                raise _fail(path, f"sms {lang} costs {cost.segments} segments with the sample values "
+                                  f"({cost.encoding}, {cost.units} units); the budget is {sms_segments}")
 
 
 def load_directory(directory: Path) -> dict[str, MessageTemplate]:

@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from chudong.dossiers import service as dossiers, views
 from chudong.kit import clock
-from chudong.kit.errors import ChudongError
-from chudong.portal.citizen import field_label
+from chudong.kit.errors import ChudongError, Unprocessable
+from chudong.portal import review
 from chudong.portal.pages import page
 from chudong.portal.security import CsrfDep, WebUser, redirect, staff_user
 from chudong.web.deps import SessionDep
@@ -35,7 +35,7 @@ def officer_queue(request: Request, session: SessionDep, user: Officer, status: 
     except ChudongError as exc:
         return _queue_error(request, user, exc, **filters)
     return page(request, "portal/queue.html", rows=rows, services=_services(user), page_no=page_no,
-                has_more=has_more, **filters)
+                has_more=has_more, in_words=review.date_in_words, **filters)
 
 
 def _services(user: WebUser) -> list[tuple[str, str]]:
@@ -54,7 +54,7 @@ def _services(user: WebUser) -> list[tuple[str, str]]:
 
 def _queue_error(request: Request, user: WebUser, exc: ChudongError, **filters: str) -> Response:
     return page(request, "portal/queue.html", status_code=exc.status_code, rows=[], services=_services(user),
-                page_no=1, has_more=False, error=_(exc.message), **{"status": "", "service": "", "deadline": "",
+                page_no=1, has_more=False, error=_(exc.message), in_words=review.date_in_words, **{"status": "", "service": "", "deadline": "",
                                                                    **filters})
 
 
@@ -66,7 +66,9 @@ def officer_dossier(code: str, request: Request, session: SessionDep, user: Offi
     return _officer_page(request, session, d)
 
 
-def _officer_page(request: Request, session, d, error: str | None = None, status_code: int = 200) -> Response:
+def _officer_page(request: Request, session, d, error: str | None = None, status_code: int = 200,
+                  template: str = "portal/officer_dossier.html", **extra) -> Response:
+    from chudong.dossiers.results import result_of
     from chudong.registry.models import QualityIssue
 
     conflicts = []
@@ -74,10 +76,38 @@ def _officer_page(request: Request, session, d, error: str | None = None, status
         conflicts = list(session.scalars(select(QualityIssue).where(
             QualityIssue.person_id == d.person_id, QualityIssue.status == "open")))
     cal = dossiers.calendar(session)
-    return page(request, "portal/officer_dossier.html", status_code=status_code, d=d,
+    return page(request, template, status_code=status_code, d=d,
                 state=dossiers.deadline_status(d, cal, clock.today()), conflicts=conflicts,
                 events=dossiers.timeline(session, d), children=dossiers.children_of(session, d),
-                field_label=field_label, verified=dossiers.is_verified(d), error=error)
+                field_label=review.field_label, verified=dossiers.is_verified(d), error=error,
+                concerns=review.concerns(d), names=review.Names(session, d.fields), in_words=review.date_in_words,
+                has_result=result_of(session, d) is not None, attachments=_attachments(session, d), **extra)
+
+
+def _attachments(session, d) -> list:
+    """Return the files the citizen uploaded to a dossier (without their bytes), oldest first."""
+    from chudong.dossiers.models import DossierAttachment
+
+    cols = (DossierAttachment.id, DossierAttachment.filename, DossierAttachment.media_type, DossierAttachment.size,
+            DossierAttachment.uploaded_at)
+    return session.execute(select(*cols).where(DossierAttachment.dossier_id == d.id)
+                           .order_by(DossierAttachment.id)).all()
+
+
+@router.get("/officer/dossiers/{code}/attachments/{attachment_id}")
+def officer_attachment(code: str, attachment_id: int, request: Request, session: SessionDep, user: Officer) -> Response:
+    """Download a file the citizen uploaded to a dossier of the officer's unit (checksum verified; the read logged)."""
+    from chudong.dossiers.models import DossierAttachment
+    from chudong.dossiers.uploads import read_upload, upload_directory
+    from chudong.kit.errors import NotFound
+
+    d = dossiers.for_officer(session, user.principal, code, "processing")
+    att = session.get(DossierAttachment, attachment_id)
+    if att is None or att.dossier_id != d.id:
+        raise NotFound(f"dossier {d.code} has no attachment {attachment_id}")
+    content = read_upload(att, upload_directory(request.app.state.settings.data_dir))
+    return Response(content, media_type=att.media_type,
+                    headers={"Content-Disposition": f'attachment; filename="{d.code}-{att.id}"'})
 
 
 def _act(request: Request, session, user: WebUser, code: str, action) -> Response:
@@ -91,6 +121,40 @@ def _act(request: Request, session, user: WebUser, code: str, action) -> Respons
     return redirect(f"/officer/dossiers/{d.code}")
 
 
+@router.get("/officer/dossiers/{code}/approve")
+def approve_check(code: str, request: Request, session: SessionDep, user: Officer) -> Response:
+    """Before approving a dossier with disputed, missing or invalid fields: say which, and what may be done."""
+    d = dossiers.for_officer(session, user.principal, code, "processing")
+    return _officer_page(request, session, d, template="portal/officer_approve.html", note="")
+
+
+@router.get("/officer/dossiers/{code}/result.pdf")
+def officer_result_pdf(code: str, request: Request, session: SessionDep, user: Officer) -> Response:
+    """Open the result document the officer's unit issued (the read is logged)."""
+    from chudong.dossiers.results import render_result_pdf, result_of, verification_url
+    from chudong.kit.errors import NotFound
+
+    d = dossiers.for_officer(session, user.principal, code, "issue the result document")
+    result = result_of(session, d)
+    if result is None:
+        raise NotFound(f"dossier {d.code} has no result yet")
+    settings = request.app.state.settings
+    pdf = render_result_pdf(d, result, verification_url(settings.base_url, settings.secret_key, result))
+    return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{d.code}.pdf"'})
+
+
+@router.get("/officer/overdue")
+def officer_overdue(request: Request, session: SessionDep, user: Officer, page_no: int = 1) -> Response:
+    """Show the unit's overdue dossiers, the most late first, with how many days late each is."""
+    page_no = max(1, min(page_no, 1000))
+    rows, has_more = views.queue_page(session, user.principal, deadline="overdue", page_no=page_no,
+                                      per_page=QUEUE_PAGE)
+    today = clock.today()
+    late = [(r, (today - r.due_on).days if r.due_on else 0) for r in rows]
+    return page(request, "portal/officer_overdue.html", rows=late, page_no=page_no, has_more=has_more,
+                in_words=review.date_in_words)
+
+
 @router.post("/officer/dossiers/{code}/claim", dependencies=[CsrfDep])
 def claim(code: str, request: Request, session: SessionDep, user: Officer,
           version: Annotated[int | None, Form()] = None) -> Response:
@@ -100,9 +164,24 @@ def claim(code: str, request: Request, session: SessionDep, user: Officer,
 
 @router.post("/officer/dossiers/{code}/approve", dependencies=[CsrfDep])
 def approve(code: str, request: Request, session: SessionDep, user: Officer,
-            version: Annotated[int | None, Form()] = None) -> Response:
-    """Approve a dossier and issue its result."""
-    return _act(request, session, user, code, lambda d: dossiers.approve(session, d, user.principal, version=version))
+            version: Annotated[int | None, Form()] = None, checked: Annotated[str, Form(max_length=3)] = "",
+            note: Annotated[str, Form(max_length=500)] = "") -> Response:
+    """Approve a dossier and issue its result; disputed or missing fields need a note, invalid ones block it."""
+    d = dossiers.for_officer(session, user.principal, code, "processing", for_update=True)
+    found = review.concerns(d)
+    error = None
+    if any(c.kind == "invalid" for c in found):
+        error = _("This dossier cannot be approved while a field is invalid: ask the citizen for a supplement "
+                  "or reject it.")
+    elif found and (checked != "yes" or len(note.strip()) < 5):
+        error = _("Say that you checked the fields listed below against the documents, and write what you "
+                  "checked (at least 5 characters).")
+    if error:
+        return _officer_page(request, session, d, error=error, status_code=422,
+                             template="portal/officer_approve.html", note=note)
+    text = note.strip()
+    return _act(request, session, user, code,
+                lambda d: dossiers.approve(session, d, user.principal, version=version, note=text))
 
 
 @router.post("/officer/dossiers/{code}/supplement", dependencies=[CsrfDep])
@@ -131,6 +210,11 @@ async def bulk_approve(request: Request, session: SessionDep, user: Officer) -> 
     """Approve every selected dossier whose fields are all verified."""
     form = await request.form()
     codes = [str(c) for c in form.getlist("codes")]
+    for code in codes:  # one click approves only dossiers with nothing to look at
+        d = dossiers.for_officer(session, user.principal, code, "processing")
+        if review.concerns(d):
+            return _queue_error(request, user, Unprocessable(
+                "a selected dossier has fields to check: open it and approve it on its own page", field="codes"))
     try:
         with session.begin_nested():
             done = dossiers.bulk_approve(session, user.principal, codes)
@@ -163,4 +247,5 @@ def quality_queue(request: Request, session: SessionDep, user: Steward) -> Respo
     q = select(QualityIssue).where(QualityIssue.status == "open").order_by(QualityIssue.id.desc()).limit(300)
     if user.role == "data_steward" and user.principal.agency:
         q = q.where(QualityIssue.agency_code == user.principal.agency)
-    return page(request, "portal/quality.html", issues=list(session.scalars(q)))
+    return page(request, "portal/quality.html", issues=list(session.scalars(q)), issue_kinds=review.ISSUE_KINDS,
+                field_label=review.field_label, names=review.Names(session), in_words=review.date_in_words)

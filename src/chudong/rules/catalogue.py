@@ -201,10 +201,39 @@ class Catalogue:
             raise NotFound(f"no notice template {template_id!r} in {lang!r}") from None
         return text.format_map(_Keep(values))
 
+    def action(self, template_id: str, lang: str, values: dict[str, Any]) -> tuple[str, str]:
+        """Return a notice's action in ``lang`` (placeholders filled) and the name of its deadline placeholder."""
+        template = self.templates.get(template_id) or {}
+        return (template.get(f"action_{lang}", "").format_map(_Keep(values)), template.get("deadline", ""))
+
 
 class _Keep(dict):
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
+
+
+# Steps that ask nothing of the citizen by a date: their notice declares ``deadline: null``.
+NO_DEADLINE_STEPS = ("approved", "rejected", "result_issued")
+
+
+def _notice_parts(texts: dict[str, Any]) -> dict[str, str]:
+    """Return a notice template's action (per language) and deadline placeholder, as stored on the catalogue."""
+    action = texts.get("action") if isinstance(texts.get("action"), dict) else {}
+    parts = {f"action_{lang}": action[lang] for lang in ("vi", "en") if isinstance(action.get(lang), str)}
+    if "deadline" in texts:
+        parts["deadline"] = str(texts["deadline"] or "")
+    return parts
+
+
+def _notice_problems(step: str, tid: str, template: dict[str, str]) -> list[str]:
+    """Why a service step's notice template cannot be acted on: no action, or no deadline declared."""
+    why = [f"notice template {tid!r} needs action.{lang} (what the citizen is asked to do)"
+           for lang in ("vi", "en") if not template.get(f"action_{lang}", "").strip()]
+    if "deadline" not in template:
+        why.append(f"notice template {tid!r} needs 'deadline': the placeholder of the date to act by, or null")
+    elif not template["deadline"] and step not in NO_DEADLINE_STEPS:
+        why.append(f"notice template {tid!r} is used for step {step!r}, which has a deadline; name its placeholder")
+    return why
 
 
 # ---------------------------------------------------------------- trigger schemas
@@ -466,7 +495,7 @@ def load_catalogue(*folders: Path) -> Catalogue:
                     continue
                 if tid in templates:
                     problems.append((str(path), str(tid), "template id defined twice"))
-                templates[str(tid)] = {"vi": texts["vi"], "en": texts["en"]}
+                templates[str(tid)] = {"vi": texts["vi"], "en": texts["en"], **_notice_parts(texts)}
         for path in sorted((folder / "parameters").glob("*.yaml")):
             data = _read_yaml(path, problems)
             if data is not None:
@@ -535,6 +564,8 @@ def _validate_service(
             problems.append((file, f"templates.{step}", f"unknown step (known: {', '.join(STEPS)})"))
         elif tid not in templates:
             problems.append((file, f"templates.{step}", f"missing template {tid!r} (not in any templates/*.yaml)"))
+        else:
+            problems.extend((file, f"templates.{step}", why) for why in _notice_problems(step, tid, templates[tid]))
     ttype = svc.trigger.get("type")
     if ttype not in _TRIGGER_MODELS:
         problems.append((file, "trigger.type", f"unknown trigger type {ttype!r} (known: {', '.join(TRIGGER_TYPES)})"))

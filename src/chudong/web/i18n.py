@@ -50,6 +50,11 @@ def set_language(lang: str) -> contextvars.Token[str]:
     return _lang.set(lang if lang in LANGUAGES else "vi")
 
 
+def reset_language(token: contextvars.Token[str]) -> None:
+    """Go back to the language in use before ``set_language`` returned ``token``."""
+    _lang.reset(token)
+
+
 def current_language() -> str:
     """Return the language of the current request or command."""
     return _lang.get()
@@ -66,3 +71,31 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 
 
 _ = gettext
+
+
+# Pydantic's error types → message ids (placeholders from the error's ``ctx``): a form that fails FastAPI's
+# validation is answered in the page's language, never with the library's English.
+PYDANTIC_MESSAGES = {
+    "string_too_long": "Enter at most %(max_length)s characters.",
+    "string_too_short": "Enter at least %(min_length)s characters.",
+    "missing": "This answer is needed.",
+    "int_parsing": "Enter a whole number.",
+    "float_parsing": "Enter a number.",
+    "bool_parsing": "Choose yes or no.",
+    "date_from_datetime_parsing": "Enter a real date as day/month/year, for example 03/12/2026.",
+    "date_parsing": "Enter a real date as day/month/year, for example 03/12/2026.",
+    "greater_than_equal": "Enter a number of at least %(ge)s.",
+    "less_than_equal": "Enter a number of at most %(le)s.",
+    "greater_than": "Enter a number greater than %(gt)s.",
+    "string_pattern_mismatch": "This answer is not in the expected form.",
+}
+
+
+def validation_messages(errors: list[dict]) -> dict[str, str]:
+    """Map Pydantic's errors (``exc.errors()``) to {field: message in the current language}."""
+    out: dict[str, str] = {}
+    for e in errors:
+        field = str(e["loc"][-1]) if e.get("loc") else ""
+        template = PYDANTIC_MESSAGES.get(e.get("type", ""), "This answer is not valid.")
+        out.setdefault(field, gettext(template) % dict(e.get("ctx") or {}))
+    return out
