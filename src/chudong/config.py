@@ -41,6 +41,20 @@ class Settings(BaseSettings):
     # Outside production both fall back to keys derived from the secret key.
     data_keys: str = ""
     search_key: str = ""
+    # Running it as a province does (docs/DEPLOY.md): worker lanes, the read replica, Kannel.
+    # Move jobs between worker lanes: "lane=job,job;lane=job" (defaults in kit/jobs.py).
+    worker_lanes: str = ""
+    # --- behind the reverse proxy; national sign-in over OpenID Connect (docs/DEPLOY.md, docs/SECURITY.md) ---
+    # Addresses/networks of the reverse proxy whose X-Forwarded-For is believed (`serve --forwarded-allow-ips`).
+    forwarded_allow_ips: str = ""
+    # The national identity provider: issuer URL (its /.well-known/openid-configuration is read), the client
+    # registered for this portal, and the ID-token claim holding the 12-digit personal ID number.
+    # National sign-in is offered only when the issuer is set.
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    oidc_pid_claim: str = "pid"
+    oidc_scope: str = "openid"
 
     @model_validator(mode="after")
     def _refuse_dev_secret(self) -> Settings:
