@@ -38,4 +38,5 @@ fi
 # Chromium for the browser tests (Playwright drives it with executable_path)
 if [ ! -x /usr/bin/chromium ]; then apt_install chromium fonts-dejavu-core; fi
 bash "$(dirname "$0")/services/nginx.sh"  # nginx for tests/deploy (issue #20)
+bash "$(dirname "$0")/services/oidc.sh"  # OpenID provider for tests/auth/test_oidc* (issue #20)
 exit 0
