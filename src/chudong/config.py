@@ -70,6 +70,11 @@ class Settings(BaseSettings):
                 "CHUDONG_DATA_KEYS and CHUDONG_SEARCH_KEY must be set in production: personal data is "
                 "encrypted at rest with them (make keys with `chudong privacy keygen`; see docs/SECURITY.md)"
             )
+        if self.oidc_issuer and not (self.oidc_client_id and self.oidc_client_secret):
+            raise ValueError("CHUDONG_OIDC_ISSUER is set: CHUDONG_OIDC_CLIENT_ID and CHUDONG_OIDC_CLIENT_SECRET must be "
+                             "set too (the client registered with the national identity provider)")
+        if self.env == "production" and self.oidc_issuer and not self.oidc_issuer.startswith("https://"):
+            raise ValueError("CHUDONG_OIDC_ISSUER must be an https:// URL in production")
         try:
             if self.data_keys.strip():
                 parse_data_keys(self.data_keys)

@@ -118,3 +118,12 @@ def test_discovery_from_a_wrong_issuer_is_refused(identity_provider):
                         REDIRECT_URI)
     with pytest.raises(ProviderUnavailable, match="names issuer"):
         client.begin()
+
+
+def test_an_issuer_without_its_client_is_a_configuration_error(tmp_path):
+    from pydantic import ValidationError
+
+    from chudong.config import Settings
+
+    with pytest.raises(ValidationError, match="CHUDONG_OIDC_CLIENT_ID"):
+        Settings(env="test", data_dir=tmp_path, oidc_issuer="https://sso.example.gov.vn")
