@@ -44,6 +44,17 @@ class Settings(BaseSettings):
     # Running it as a province does (docs/DEPLOY.md): worker lanes, the read replica, Kannel.
     # Move jobs between worker lanes: "lane=job,job;lane=job" (defaults in kit/jobs.py).
     worker_lanes: str = ""
+    # SMS through Kannel's smsbox (``sendsms``): its URL (empty: no Kannel provider), the sendsms-user, the
+    # sender name, an optional SMSC id; delivery reports come back to <kannel_dlr_base_url or base_url>.
+    kannel_url: str = ""
+    kannel_username: str = ""
+    kannel_password: str = ""
+    kannel_sender: str = "CHUDONG"
+    kannel_smsc: str = ""
+    kannel_name: str = "kannel"
+    kannel_priority: int = 1
+    kannel_rate_per_second: float = 100.0
+    kannel_dlr_base_url: str = ""
     # --- behind the reverse proxy; national sign-in over OpenID Connect (docs/DEPLOY.md, docs/SECURITY.md) ---
     # Addresses/networks of the reverse proxy whose X-Forwarded-For is believed (`serve --forwarded-allow-ips`).
     forwarded_allow_ips: str = ""
