@@ -108,15 +108,13 @@ class ChudongServer:
         _stop(self.process)
 
 
-def start_chudong(data_dir: Path, *, forwarded_allow_ips: str, workers: int = 1,
-                  env: dict[str, str] | None = None, migrate: bool = True) -> ChudongServer:
-    """Migrate a SQLite database in ``data_dir`` (unless told otherwise) and start `chudong serve` on it."""
+def start_chudong(data_dir: Path, *, forwarded_allow_ips: str, workers: int = 1) -> ChudongServer:
+    """Migrate a SQLite database in ``data_dir`` and start `chudong serve` on it."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    environ = {**os.environ, "CHUDONG_ENV": "test", "CHUDONG_DATA_DIR": str(data_dir), **(env or {})}
-    if migrate:
-        done = subprocess.run([str(CHUDONG), "db", "upgrade"], env=environ, capture_output=True, text=True)
-        if done.returncode:
-            raise ProxyUnavailable(f"chudong db upgrade failed: {done.stderr[-2000:]}")
+    environ = {**os.environ, "CHUDONG_ENV": "test", "CHUDONG_DATA_DIR": str(data_dir)}
+    done = subprocess.run([str(CHUDONG), "db", "upgrade"], env=environ, capture_output=True, text=True)
+    if done.returncode:
+        raise ProxyUnavailable(f"chudong db upgrade failed: {done.stderr[-2000:]}")
     port = free_port()
     log = data_dir / "serve.log"
     proc = subprocess.Popen([str(CHUDONG), "serve", "--host", "127.0.0.1", "--port", str(port),
