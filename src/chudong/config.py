@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     kannel_priority: int = 1
     kannel_rate_per_second: float = 100.0
     kannel_dlr_base_url: str = ""
+    # Retention of message bodies (the worker's privacy.purge_message_bodies empties them afterwards).
+    message_retention_days: float = Field(default=90.0, gt=0)
+    otp_retention_hours: float = Field(default=24.0, gt=0)
     # --- behind the reverse proxy; national sign-in over OpenID Connect (docs/DEPLOY.md, docs/SECURITY.md) ---
     # Addresses/networks of the reverse proxy whose X-Forwarded-For is believed (`serve --forwarded-allow-ips`).
     forwarded_allow_ips: str = ""

@@ -223,3 +223,34 @@ def _listen(cls: type, attr: str, hash_attr: str, kind: str) -> None:
         setattr(target, hash_attr, None if value is None else keyring().blind(kind, value))
 
     event.listen(getattr(cls, attr), "set", on_set)
+
+
+class SealedDocument(TypeDecorator[Any]):
+    """A whole JSON document (object or list) sealed as one value: nothing of it is readable in SQL.
+
+    For documents read only whole, by the application: dossier fields, event and result data,
+    a life event's explanation, delivery receipts, message bodies.
+    """
+
+    impl = Text
+    cache_ok = True
+    comparator_factory = _SealedComparator  # type: ignore[assignment]
+
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        self.kind = kind
+        self.blind = None
+
+    def process_bind_param(self, value: Any, dialect) -> str | None:  # type: ignore[override]
+        if value is None:
+            return None
+        import json
+
+        return keyring().seal(json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True), self.kind)
+
+    def process_result_value(self, value: str | None, dialect) -> Any:  # type: ignore[override]
+        if value is None:
+            return None
+        import json
+
+        return json.loads(keyring().open(value, self.kind))
