@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from types import SimpleNamespace
 import time
 
 import pytest
@@ -69,7 +70,7 @@ def test_slow_lane_does_not_hold_dispatch_and_lanes_show_on_metrics(engine, lane
                 row = s.get(WorkerLane, (w.name, "default"))
                 return row is not None and row.failures >= 1
         assert _wait(broken_counted)
-        text = scrape(engine).decode()
+        text = scrape(SimpleNamespace(engine=engine, settings=None)).decode()
         assert f'chudong_worker_lane_busy_seconds{{job="test.slow",lane="reports",worker="{w.name}"}}' in text
         assert f'chudong_worker_lane_failures{{lane="default",worker="{w.name}"}} 1.0' in text
         assert "chudong_worker_lane_heartbeat_age_seconds" in text

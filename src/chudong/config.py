@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     kannel_priority: int = 1
     kannel_rate_per_second: float = 100.0
     kannel_dlr_base_url: str = ""
+    # A PostgreSQL streaming replica for read-only pages and reports (empty: everything reads the primary),
+    # and the lag beyond which they read the primary instead.
+    database_replica_url: str = ""
+    replica_max_lag_seconds: float = Field(default=30.0, ge=0)
     # Retention of message bodies (the worker's privacy.purge_message_bodies empties them afterwards).
     message_retention_days: float = Field(default=90.0, gt=0)
     otp_retention_hours: float = Field(default=24.0, gt=0)

@@ -15,6 +15,7 @@ from chudong.kit.errors import NotFound
 from chudong.portal.pages import page
 from chudong.portal.security import CsrfDep
 from chudong.registry.models import Person
+from chudong.replica import ReadSessionDep
 from chudong.web.deps import SessionDep
 from chudong.web.i18n import gettext as _
 
@@ -54,7 +55,7 @@ def track(request: Request, session: SessionDep, code: Annotated[str, Form(max_l
 
 
 @router.get("/overdue")
-def overdue(request: Request, session: SessionDep) -> Response:
+def overdue(request: Request, session: ReadSessionDep) -> Response:
     """List overdue dossiers per unit, anonymised (the sources require publishing them)."""
     from chudong.dossiers.statemachine import IN_PROGRESS
 

@@ -74,10 +74,11 @@ def authorise_scrape(request: Request, session: Session) -> None:
 
 
 class _OperationsCollector:
-    """Read, at scrape time, what the workers' lanes are doing (``worker_lane``)."""
+    """Read, at scrape time, what the workers' lanes are doing (``worker_lane``) and the replica's lag."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, state=None) -> None:
         self.engine = engine
+        self.app_state = state
 
     def collect(self):
         import datetime as dt
@@ -102,10 +103,32 @@ class _OperationsCollector:
             runs.add_metric(key, r.runs)
             fails.add_metric(key, r.failures)
         yield from (age, busy, runs, fails)
+        yield from self._replica()
+
+    def _replica(self):
+        from chudong.replica import router_of
+
+        if self.app_state is None or not getattr(self.app_state.settings, "database_replica_url", ""):
+            return
+        st = router_of(self.app_state).state()
+        up = GaugeMetricFamily("chudong_replica_up", "1 when the read replica answered the last check")
+        up.add_metric([], 1.0 if st.up else 0.0)
+        used = GaugeMetricFamily("chudong_replica_in_use",
+                                 "1 when read-only pages read the replica, 0 when they fell back to the primary")
+        used.add_metric([], 1.0 if st.in_use else 0.0)
+        yield up
+        yield used
+        if st.lag_seconds is not None:
+            lag = GaugeMetricFamily("chudong_replica_lag_seconds", "How far the read replica is behind the primary")
+            lag.add_metric([], st.lag_seconds)
+            yield lag
 
 
-def scrape(engine: Engine) -> bytes:
-    """Return the process's metrics and the deployment's (worker lanes), in Prometheus text format."""
+def scrape(state) -> bytes:
+    """Return the process's metrics and the deployment's (worker lanes, replica lag) in Prometheus text format.
+
+    ``state``: the application's ``app.state`` (its engine, settings and replica router).
+    """
     ops = CollectorRegistry(auto_describe=False)
-    ops.register(_OperationsCollector(engine))
+    ops.register(_OperationsCollector(state.engine, state))
     return generate_latest(REGISTRY) + generate_latest(ops)

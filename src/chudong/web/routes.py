@@ -54,4 +54,4 @@ def healthz(request: Request) -> JSONResponse:
 def metrics(request: Request, session: SessionDep) -> Response:
     """Expose Prometheus metrics (bearer ``CHUDONG_METRICS_TOKEN`` or a signed-in operator)."""
     authorise_scrape(request, session)
-    return Response(scrape(request.app.state.engine), media_type="text/plain; version=0.0.4; charset=utf-8")
+    return Response(scrape(request.app.state), media_type="text/plain; version=0.0.4; charset=utf-8")
