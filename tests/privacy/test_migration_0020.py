@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import json
-import uuid
 from typing import Iterator
 
 import pytest
 from sqlalchemy import select, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 
-from chudong.db import downgrade, make_engine, session_factory, upgrade
+from chudong.db import downgrade, session_factory, upgrade
 from chudong.dossiers.models import Dossier, DossierEvent, DossierResult
 from chudong.notifications.models import DeliveryReceipt, Notification
 from chudong.privacy.service import PROTECTED_0020
 from chudong.privacy.types import Sealed, SealedDocument
 from chudong.registry.models import QualityIssue
 from chudong.rules.models import LifeEvent
-from tests.conftest import PG_ADMIN_URL, skip_or_fail
+from tests.privacy.scratch import scratch_engine
 
 BEFORE = "20261204_0016"
 PHONE, CODE = "+84912345678", "731942"
@@ -29,25 +28,8 @@ DUMP = ["SELECT CAST(rendered AS TEXT) FROM notification", "SELECT CAST(payload 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def db(request: pytest.FixtureRequest, tmp_path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        yield _filled(make_engine(f"sqlite:///{tmp_path}/old.db"))
-        return
-    admin = make_engine(PG_ADMIN_URL)
-    name = f"chudong_test_0020_{uuid.uuid4().hex[:8]}"
-    try:
-        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001 - unreachable server: skip locally, fail in CI
-        admin.dispose()
-        skip_or_fail(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {type(exc).__name__}")
-    engine = make_engine(make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False))
-    try:
+    with scratch_engine(request.param, tmp_path, "chudong_test_0020") as engine:
         yield _filled(engine)
-    finally:
-        engine.dispose()
-        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def _filled(engine: Engine) -> Engine:
