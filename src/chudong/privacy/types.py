@@ -115,6 +115,8 @@ class _SealedWhole(TypeDecorator[Any]):
 class SealedInt(_SealedWhole):
     """An integer sealed as its decimal text."""
 
+    cache_ok = True  # SQLAlchemy reads it from each class itself
+
     def process_bind_param(self, value: int | None, dialect) -> str | None:  # type: ignore[override]
         if value is None:
             return None
@@ -235,6 +237,8 @@ class SealedDocument(_SealedWhole):
     For documents read only whole, by the application: dossier fields, event and result data,
     a life event's explanation, delivery receipts, message bodies.
     """
+
+    cache_ok = True  # SQLAlchemy reads it from each class itself
 
     def process_bind_param(self, value: Any, dialect) -> str | None:  # type: ignore[override]
         if value is None:
