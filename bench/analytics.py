@@ -36,6 +36,15 @@ TODAY = dt.date(2026, 11, 2)
 LEADER_PASSWORD = "a long bench leader password"
 
 
+def _sealed(document: object, kind: str) -> str:
+    """One sealed document for set-based inserts (these columns are sealed at rest; SQL cannot seal)."""
+    import json
+
+    from chudong.privacy.crypto import keyring
+
+    return keyring().seal(json.dumps(document, separators=(",", ":"), sort_keys=True), kind)
+
+
 def _fill(engine, n: int) -> None:
     """Insert n dossiers of 2026 over the province's civil-status units with their timelines, set-based."""
     with engine.begin() as conn:
@@ -48,7 +57,7 @@ def _fill(engine, n: int) -> None:
                 (ARRAY['birth-registration','poor-household-confirmation','death-registration','house-building-bundle'])[1 + i % 4],
                 'dossier', '{"vi": "x", "en": "x"}', 'person', 48, w.code, 'justice', u.code, u.code,
                 CASE WHEN i % 20 = 0 THEN 'in_processing' ELSE 'closed' END, 1,
-                CASE WHEN i % 20 = 0 THEN 3 ELSE 4 END, '{}', 8, 8 - (i % 9 = 0)::int,
+                CASE WHEN i % 20 = 0 THEN 3 ELSE 4 END, :empty, 8, 8 - (i % 9 = 0)::int,
                 CASE WHEN i % 9 = 0 THEN 0.875 ELSE 1.0 END, 0,
                 TIMESTAMPTZ '2026-01-01' + (i % 365) * INTERVAL '1 day',
                 DATE '2026-01-01' + (i % 365), 3, 0, DATE '2026-01-01' + (i % 365) + 5,
@@ -59,7 +68,7 @@ def _fill(engine, n: int) -> None:
             JOIN (SELECT code, row_number() OVER (ORDER BY code) - 1 AS k FROM ward WHERE province_code = 48) w
               ON w.k = i % 94
             JOIN unit u ON u.code = 'TP-' || w.code
-        """), {"n": n})
+        """), {"n": n, "empty": _sealed({}, "dossier")})
         # the timeline: offered (system), confirmed (the citizen online, or at the desk), claimed, approved
         conn.execute(text("""
             INSERT INTO dossier_event (dossier_id, seq, kind, from_status, to_status, actor, at, data)
@@ -67,17 +76,17 @@ def _fill(engine, n: int) -> None:
                    CASE WHEN e.kind = 'offered' THEN 'system:rules'
                         WHEN e.kind = 'confirmed' AND d.id % 7 <> 0 THEN 'citizen:' || d.id
                         WHEN e.kind = 'confirmed' THEN 'officer:desk' ELSE 'officer:cb' || d.id % 300 END,
-                   d.opened_at + e.seq * INTERVAL '1 hour', '{}'
+                   d.opened_at + e.seq * INTERVAL '1 hour', :empty
             FROM dossier d
             JOIN (VALUES (1, 'offered', 'detected', 'offered'), (2, 'confirmed', 'offered', 'confirmed'),
                          (3, 'claimed', 'confirmed', 'in_processing'), (4, 'approved', 'in_processing', 'approved'))
                  AS e(seq, kind, from_status, to_status) ON e.seq <= d.event_count
-        """))
+        """), {"empty": _sealed({}, "dossier")})
         conn.execute(text("""
             INSERT INTO dossier_result (dossier_id, kind, number, issued_at, issued_by, data, nonce, revoked)
-            SELECT id, 'extract', 'R-' || id, opened_at + INTERVAL '3 days', 'officer:x', '{"k": 1}', md5(id::text), false
+            SELECT id, 'extract', 'R-' || id, opened_at + INTERVAL '3 days', 'officer:x', :data, md5(id::text), false
             FROM dossier WHERE status = 'closed' AND id % 11 <> 0
-        """))
+        """), {"data": _sealed({"k": 1}, "dossier")})
         conn.execute(text("""
             INSERT INTO dossier_rating (dossier_id, score, complaint, rated_at)
             SELECT id, 1 + id % 5, id % 97 = 0, opened_at + INTERVAL '5 days' FROM dossier WHERE id % 3 = 0 AND status = 'closed'
@@ -116,7 +125,7 @@ def _fill_registry(engine, people: int) -> None:
                WHERE g % 100 = 7""",
             """INSERT INTO life_event (key, service_id, subject_kind, person_id, occurrence, due_date, detected_on,
                                        reason, created_at)
-               SELECT s.id || ':person:' || p || ':' || d, s.id, 'person', p, d::text, d, d, '{}', d::timestamptz
+               SELECT s.id || ':person:' || p || ':' || d, s.id, 'person', p, d::text, d, d, :reason, d::timestamptz
                FROM (VALUES ('birth-registration', 40), ('death-registration', 25),
                             ('poor-household-confirmation', 8), ('house-building-bundle', 12)) AS s(id, per_10k),
                     generate_series(DATE '2024-11-01', DATE '2026-10-31', INTERVAL '1 day') AS day,
@@ -129,7 +138,7 @@ def _fill_registry(engine, people: int) -> None:
             "SELECT setval(pg_get_serial_sequence('licence', 'id'), (SELECT max(id) FROM licence))",
             "SELECT setval(pg_get_serial_sequence('life_event', 'id'), (SELECT max(id) FROM life_event))",
         ):
-            conn.execute(text(sql), {"people": people})
+            conn.execute(text(sql), {"people": people, "reason": _sealed({}, "reason")})
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE"))
 

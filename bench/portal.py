@@ -13,7 +13,10 @@ Prints, per page: p50 / p95 / p99 latency, requests/s, and the CPU the server sp
 (the web processes, and the PostgreSQL backends serving them, read from ``/proc`` before and
 after) — CPU per request does not depend on what else loads the machine; latency does, so the
 load average is printed too. Target: p95 ≤ 100 ms at 50 users.
-Run: ``.venv/bin/python -m bench.portal [--dossiers N --requests N --workers N [N ...] --think S]``.
+``--via-nginx`` puts the shipped nginx configuration (deploy/nginx, TLS with a self-signed certificate) in
+front of the server, as a province runs it; the users then speak HTTP/1.1 over TLS to nginx, and nginx's own
+CPU per request is printed beside the server's.
+Run: ``.venv/bin/python -m bench.portal [--dossiers N --requests N --workers N [N ...] --think S --via-nginx]``.
 """
 
 from __future__ import annotations
@@ -28,9 +31,12 @@ import os
 import random
 import secrets
 import socket
+import ssl
+import tempfile
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -177,14 +183,15 @@ def wait_healthy(base: str, proc: subprocess.Popen, timeout: float = 120) -> Non
 class Server:
     """``chudong serve`` in a child process, as production runs it."""
 
-    def __init__(self, database_url: str, workers: int) -> None:
+    def __init__(self, database_url: str, workers: int, forwarded_allow_ips: str = "") -> None:
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "CHUDONG_ENV": "production", "CHUDONG_DATABASE_URL": database_url,
                "CHUDONG_BASE_URL": self.base}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "chudong.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port),
-             "--workers", str(workers)], env=env, stdout=subprocess.DEVNULL)
+             "--workers", str(workers), "--forwarded-allow-ips", forwarded_allow_ips], env=env,
+            stdout=subprocess.DEVNULL)
         wait_healthy(self.base, self.proc)
         tree = _process_tree(self.proc.pid)
         self.workers = max(1, sum("multiprocessing" in c and "resource_tracker" not in c for c in tree.values()))
@@ -204,14 +211,15 @@ class _Connection:
     (httpx spent as much CPU per request as the server itself).
     """
 
-    def __init__(self, port: int, cookie: str) -> None:
-        self.port, self.cookie = port, cookie
+    def __init__(self, port: int, cookie: str, tls: ssl.SSLContext | None = None) -> None:
+        self.port, self.cookie, self.tls = port, cookie, tls
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
     async def get(self, path: str) -> tuple[int, bytes]:
         if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+            self.reader, self.writer = await asyncio.open_connection(
+                "127.0.0.1", self.port, ssl=self.tls, server_hostname="localhost" if self.tls else None)
         assert self.reader is not None
         self.writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\nCookie: {self.cookie}\r\n"
                           "Accept: text/html\r\nAccept-Encoding: gzip\r\n\r\n".encode())
@@ -236,14 +244,14 @@ class _Connection:
 
 
 async def _load(port: int, paths: list[str], cookie: str, concurrency: int, requests: int,
-                think: float = 0.0) -> tuple[list[float], float]:
+                think: float = 0.0, tls: ssl.SSLContext | None = None) -> tuple[list[float], float]:
     latencies: list[float] = []
     queue: asyncio.Queue[int] = asyncio.Queue()
     for i in range(requests):
         queue.put_nowait(i)
 
     async def user() -> None:
-        conn = _Connection(port, cookie)
+        conn = _Connection(port, cookie, tls)
         # people do not click in step: starts spread over one think time, each pause 0.5–1.5 × think
         await asyncio.sleep(random.uniform(0, think))
         try:
@@ -272,17 +280,34 @@ def _percentile(ordered: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, math.ceil(p / 100 * len(ordered)) - 1))]  # nearest rank
 
 
-def measure(engine: Engine, server: Server, label: str, paths: list[str], cookie: str, args) -> dict:
+@dataclass
+class Front:
+    """Where the users connect: the server itself, or nginx in front of it (``--via-nginx``)."""
+
+    port: int
+    tls: ssl.SSLContext | None = None
+    proxy_pid: int | None = None  # nginx's master process
+
+
+def _tree_cpu(root: int | None) -> dict[int, float]:
+    return {pid: process_cpu(pid) or 0.0 for pid in _process_tree(root)} if root else {}
+
+
+def measure(engine: Engine, server: Server, label: str, paths: list[str], cookie: str, args,
+            front: Front | None = None) -> dict:
     """Load one page and print its latency, throughput and server CPU per request."""
+    front = front or Front(server.port)
     # warm-up outside the figures: many connections, so every worker compiles its templates, reads the
     # catalogue and fills its pool (the kernel hands each new connection to one worker)
-    asyncio.run(_load(server.port, paths, cookie, args.concurrency, 4 * args.concurrency))
+    asyncio.run(_load(front.port, paths, cookie, args.concurrency, 4 * args.concurrency, tls=front.tls))
     load_before = os.getloadavg()[0]
     sessions0 = _sessions(engine)
     db0 = {pid: process_cpu(pid) or 0.0 for pid in _backends(engine)}
     web0_cmd = _process_tree(server.proc.pid)
     web0, client0 = {pid: process_cpu(pid) or 0.0 for pid in web0_cmd}, own_cpu()
-    lat, wall = asyncio.run(_load(server.port, paths, cookie, args.concurrency, args.requests, args.think))
+    proxy0 = _tree_cpu(front.proxy_pid)
+    lat, wall = asyncio.run(_load(front.port, paths, cookie, args.concurrency, args.requests, args.think, front.tls))
+    proxy = sum(cpu - proxy0.get(pid, 0.0) for pid, cpu in _tree_cpu(front.proxy_pid).items())
     client, after = own_cpu() - client0, _process_tree(server.proc.pid)
     web = sum((process_cpu(pid) or 0.0) - web0.get(pid, 0.0) for pid in after)  # a new worker counts from zero
     if set(web0) - set(after):
@@ -297,11 +322,13 @@ def measure(engine: Engine, server: Server, label: str, paths: list[str], cookie
     row = {"page": label, "requests": len(lat), "p50": ms[50], "p95": ms[95], "p99": ms[99],
            "rps": len(lat) / wall, "web_cpu_ms": web * 1000 / len(lat),
            "db_cpu_ms": db * 1000 / len(lat) if db is not None else None, "client_cpu_ms": client * 1000 / len(lat),
+           "proxy_cpu_ms": proxy * 1000 / len(lat) if front.proxy_pid else None,
            "load": (load_before, os.getloadavg()[0])}
     db_text = f"{row['db_cpu_ms']:.1f}" if row["db_cpu_ms"] is not None else "n/a"
     print(f"{label}: {len(lat)} requests, {args.concurrency} users (think {args.think:g} s): "
           f"p50 {ms[50]:.0f} ms, p95 {ms[95]:.0f} ms, p99 {ms[99]:.0f} ms, {row['rps']:.1f} requests/s; "
           f"server CPU per request: web {row['web_cpu_ms']:.1f} ms + PostgreSQL {db_text} ms "
+          + (f"+ nginx {row['proxy_cpu_ms']:.1f} ms " if front.proxy_pid else "") +
           f"(the load generator's own: {row['client_cpu_ms']:.1f} ms); {opened} new database connections; "
           f"load average {load_before:.1f} → {row['load'][1]:.1f} (target p95 ≤ 100 ms)", flush=True)
     return row
@@ -351,8 +378,19 @@ def run_pages(engine: Engine, fixtures: dict, args) -> list[dict]:
     from chudong.portal.security import COOKIE, SALT
 
     sign = URLSafeSerializer(os.environ["CHUDONG_SECRET_KEY"], salt=SALT).dumps
-    server = Server(engine.url.render_as_string(hide_password=False), args.workers)
+    server = Server(engine.url.render_as_string(hide_password=False), args.workers,
+                    forwarded_allow_ips="127.0.0.1" if args.via_nginx else "")
+    nginx = None
     try:
+        front = Front(server.port)
+        if args.via_nginx:
+            from tests.deploy.proxy import start_nginx
+
+            nginx = start_nginx(Path(tempfile.mkdtemp(prefix="bench-nginx-")), f"127.0.0.1:{server.port}")
+            tls = ssl.create_default_context()
+            tls.check_hostname, tls.verify_mode = False, ssl.CERT_NONE
+            front = Front(nginx.https_port, tls, nginx.process.pid)
+            print(f"through nginx (deploy/nginx/chudong.conf) at https://127.0.0.1:{nginx.https_port}", flush=True)
         print(f"server: `chudong serve --workers {args.workers}`, CHUDONG_ENV=production: {server.workers} worker "
               f"process{'es' if server.workers > 1 else ''}{' + a supervisor' if args.workers > 1 else ''}; "
               f"{os.cpu_count()} CPU cores", flush=True)
@@ -363,8 +401,10 @@ def run_pages(engine: Engine, fixtures: dict, args) -> list[dict]:
             (f"officer queue /officer/queue ({fixtures['in_queue']:,} open dossiers in {fixtures['unit']}, 50 a page)",
              ["/officer/queue"], f"{COOKIE}={sign(fixtures['officer'])}"),
         ]
-        return [measure(engine, server, label, paths, cookie, args) for label, paths, cookie in pages]
+        return [measure(engine, server, label, paths, cookie, args, front) for label, paths, cookie in pages]
     finally:
+        if nginx is not None:
+            nginx.stop()
         server.stop()
 
 
@@ -388,6 +428,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[default_workers()],
                         help="web worker processes (default: serve's, one per core; several values: one run "
                              "each, e.g. --workers 1 2)")
+    parser.add_argument("--via-nginx", action="store_true",
+                        help="put the shipped nginx configuration (TLS, HTTP/2) in front of the server")
     args = parser.parse_args()
 
     production_keys()  # before anything reads the settings: the bench seals the citizen as the server will

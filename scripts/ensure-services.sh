@@ -40,4 +40,8 @@ if [ ! -x /usr/bin/chromium ]; then apt_install chromium fonts-dejavu-core; fi
 
 # ClamAV's daemon for the virus scan of uploaded documents (the tests start their own with a local signature)
 _APT_UPDATED="${_APT_UPDATED:-}" bash "$(dirname "$0")/services/clamd.sh" || exit 1
+bash "$(dirname "$0")/services/nginx.sh"  # nginx for tests/deploy (issue #20)
+bash "$(dirname "$0")/services/oidc.sh"  # OpenID provider for tests/auth/test_oidc* (issue #20)
+bash "$(dirname "$0")/services/kannel.sh"  # Kannel (bearerbox + smsbox) + fake SMSC for tests/adapters/test_kannel.py (issue #20)
+bash "$(dirname "$0")/services/pg-standby.sh"  # PostgreSQL hot standby on 127.0.0.1:5433 for tests/replica (issue #20)
 exit 0

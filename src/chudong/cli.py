@@ -127,14 +127,38 @@ def warm(web):
     return web
 
 
+def parse_trusted_proxies(value: str) -> list[str]:
+    """Return the proxy addresses/networks of a comma-separated list, refusing anything that is not one."""
+    import ipaddress
+
+    trusted = []
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        if item == "*":
+            raise CliError("--forwarded-allow-ips '*' would let any client choose its own address (and dodge the "
+                           "rate limits); list the proxy's addresses instead")
+        try:
+            trusted.append(str(ipaddress.ip_network(item, strict=False)) if "/" in item else str(ipaddress.ip_address(item)))
+        except ValueError:
+            raise CliError(f"--forwarded-allow-ips: {item!r} is not an IP address or network (e.g. 10.0.0.5 or "
+                           "10.0.0.0/24)") from None
+    return trusted
+
+
 @app.command()
 def serve(
     host: Annotated[Optional[str], typer.Option(help="Address to listen on.")] = None,
     port: Annotated[Optional[int], typer.Option(help="Port to listen on.")] = None,
     workers: Annotated[Optional[int], typer.Option(
         min=1, help="Web worker processes (default: one per CPU core).")] = None,
+    forwarded_allow_ips: Annotated[Optional[str], typer.Option(
+        "--forwarded-allow-ips",
+        help="Addresses or networks of the reverse proxy, comma-separated (e.g. 127.0.0.1 or 10.0.0.5,10.0.1.0/24): "
+             "X-Forwarded-For/-Proto are believed only from them, so rate limits see the citizen's address. "
+             "Default: CHUDONG_FORWARDED_ALLOW_IPS; empty trusts no one (the peer's address is used).")] = None,
 ) -> None:
-    """Serve the web application and API."""
+    """Serve the web application and API (behind nginx in production: docs/DEPLOY.md)."""
     import os
 
     import uvicorn
@@ -143,13 +167,18 @@ def serve(
 
     settings = get_settings()
     workers = workers or default_workers()
+    trusted = parse_trusted_proxies(settings.forwarded_allow_ips if forwarded_allow_ips is None else forwarded_allow_ips)
     try:
         web = create_app(settings, require_migrated())  # fail here, once, if the schema is behind
     except MigrationsPending as exc:
         raise CliError(str(exc)) from None
     console.print(f"chudong listening on http://{host or settings.host}:{port or settings.port} "
                   f"({workers} worker process{'es' if workers > 1 else ''})")
-    options = {"host": host or settings.host, "port": port or settings.port, "log_level": "warning"}
+    # uvicorn trusts 127.0.0.1 by default; chudong trusts exactly the proxies it is told of, or no one
+    options = {"host": host or settings.host, "port": port or settings.port, "log_level": "warning",
+               "proxy_headers": bool(trusted), "forwarded_allow_ips": ",".join(trusted) or None}
+    if trusted:
+        console.print(f"forwarded headers trusted from: {', '.join(trusted)}")
     if workers == 1:
         uvicorn.run(warm(web), **options)
         return

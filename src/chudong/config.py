@@ -43,6 +43,38 @@ class Settings(BaseSettings):
     # Outside production both fall back to keys derived from the secret key.
     data_keys: str = ""
     search_key: str = ""
+    # Running it as a province does (docs/DEPLOY.md): worker lanes, the read replica, Kannel.
+    # Move jobs between worker lanes: "lane=job,job;lane=job" (defaults in kit/jobs.py).
+    worker_lanes: str = ""
+    # SMS through Kannel's smsbox (``sendsms``): its URL (empty: no Kannel provider), the sendsms-user, the
+    # sender name, an optional SMSC id; delivery reports come back to <kannel_dlr_base_url or base_url>.
+    kannel_url: str = ""
+    kannel_username: str = ""
+    kannel_password: str = ""
+    kannel_sender: str = "CHUDONG"
+    kannel_smsc: str = ""
+    kannel_name: str = "kannel"
+    kannel_priority: int = 1
+    kannel_rate_per_second: float = 100.0
+    kannel_dlr_base_url: str = ""
+    # A PostgreSQL streaming replica for read-only pages and reports (empty: everything reads the primary),
+    # and the lag beyond which they read the primary instead.
+    database_replica_url: str = ""
+    replica_max_lag_seconds: float = Field(default=30.0, ge=0)
+    # Retention of message bodies (the worker's privacy.purge_message_bodies empties them afterwards).
+    message_retention_days: float = Field(default=90.0, gt=0)
+    otp_retention_hours: float = Field(default=24.0, gt=0)
+    # --- behind the reverse proxy; national sign-in over OpenID Connect (docs/DEPLOY.md, docs/SECURITY.md) ---
+    # Addresses/networks of the reverse proxy whose X-Forwarded-For is believed (`serve --forwarded-allow-ips`).
+    forwarded_allow_ips: str = ""
+    # The national identity provider: issuer URL (its /.well-known/openid-configuration is read), the client
+    # registered for this portal, and the ID-token claim holding the 12-digit personal ID number.
+    # National sign-in is offered only when the issuer is set.
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    oidc_pid_claim: str = "pid"
+    oidc_scope: str = "openid"
 
     @model_validator(mode="after")
     def _refuse_dev_secret(self) -> Settings:
@@ -58,6 +90,11 @@ class Settings(BaseSettings):
                 "CHUDONG_DATA_KEYS and CHUDONG_SEARCH_KEY must be set in production: personal data is "
                 "encrypted at rest with them (make keys with `chudong privacy keygen`; see docs/SECURITY.md)"
             )
+        if self.oidc_issuer and not (self.oidc_client_id and self.oidc_client_secret):
+            raise ValueError("CHUDONG_OIDC_ISSUER is set: CHUDONG_OIDC_CLIENT_ID and CHUDONG_OIDC_CLIENT_SECRET must be "
+                             "set too (the client registered with the national identity provider)")
+        if self.env == "production" and self.oidc_issuer and not self.oidc_issuer.startswith("https://"):
+            raise ValueError("CHUDONG_OIDC_ISSUER must be an https:// URL in production")
         try:
             if self.data_keys.strip():
                 parse_data_keys(self.data_keys)

@@ -144,6 +144,7 @@ def test_ambiguous_old_ward_uses_primary_and_raises_an_issue(session, clock):
     assert r.accepted == 1
     issue = session.scalar(select(QualityIssue).where(QualityIssue.kind == "ambiguous_ward"))
     assert issue.value_a == str(legacy) and issue.agency_code == "police-dn"
+    assert "the primary one was used" in issue.detail  # sealed at rest, opened by the column type
     assert issue.person_id == session.scalar(select(Person.id))
 
     # another feed's record with an ambiguous ward names its holder, found by personal ID number

@@ -59,7 +59,7 @@ RAW_QUERIES = [
     "SELECT holder_pid FROM licence",
     "SELECT raw, CAST(normalised AS TEXT) FROM source_record",
     "SELECT record, reason FROM ingest_rejection",
-    "SELECT CAST(destinations AS TEXT) FROM notification",
+    "SELECT CAST(destinations AS TEXT), CAST(rendered AS TEXT) FROM notification",
 ]
 
 
@@ -72,7 +72,7 @@ def test_stored_bytes_hold_no_personal_data(session, clock):
     populate(session)
     dump = raw_dump(session)
     assert "v1.dev." in dump
-    for secret in (PID, PHONE, "912345678", EMAIL, str(INCOME), "201234567"):
+    for secret in (PID, PHONE, "912345678", EMAIL, str(INCOME), "201234567", "123456"):  # 123456: the one-time code
         assert secret not in dump, secret
     # the non-sensitive parts of a record stay readable JSON (completeness, rules)
     assert '"full_name"' in dump and '"mother"' in dump

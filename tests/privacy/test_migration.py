@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import uuid
 from typing import Iterator
 
 import pytest
 from sqlalchemy import select, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 
-from chudong.db import downgrade, make_engine, pending_migrations, session_factory, upgrade
+from chudong.db import downgrade, pending_migrations, session_factory, upgrade
 from chudong.privacy.crypto import keyring
 from chudong.registry.models import Household, Person, SourceRecord
-from tests.conftest import PG_ADMIN_URL, skip_or_fail
+from tests.privacy.scratch import scratch_engine
 
 BEFORE = "20261121_0009"
 PID, PHONE, EMAIL = "048090012345", "+84912345678", "an@example.vn"
@@ -26,26 +25,8 @@ NORM_TEXT = json.dumps(NORMALISED, ensure_ascii=False, separators=(",", ":"))
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def old_db(request: pytest.FixtureRequest, tmp_path) -> Iterator[Engine]:
     """A database migrated to the revision before encryption, holding plaintext personal data."""
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path}/old.db")
+    with scratch_engine(request.param, tmp_path, "chudong_test_privacy") as engine:
         yield from _filled(engine)
-        return
-    admin = make_engine(PG_ADMIN_URL)
-    name = f"chudong_test_privacy_{uuid.uuid4().hex[:8]}"
-    try:
-        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001 - unreachable server: skip locally, fail in CI
-        admin.dispose()
-        skip_or_fail(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {type(exc).__name__}")
-    engine = make_engine(make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False))
-    try:
-        yield from _filled(engine)
-    finally:
-        engine.dispose()
-        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def _filled(engine: Engine) -> Iterator[Engine]:

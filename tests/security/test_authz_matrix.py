@@ -96,6 +96,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/signin"): "public", ("GET", "/signin/no-contact"): "public", ("GET", "/d/{code}"): "public",
     ("POST", "/signin"): "signin_form", ("POST", "/signin/code"): "signin_form",
     ("GET", "/staff/signin"): "public", ("POST", "/staff/signin"): "signin_form",
+    ("GET", "/signin/national"): "signin_form", ("GET", "/signin/national/callback"): "signin_form",
     ("POST", "/signout"): "public", ("POST", "/signout/everywhere"): "public",
     # message viewer: test mode outside production, and only in the demo or for operators (see SECURITY.md)
     ("GET", "/notifications/viewer"): "viewer",

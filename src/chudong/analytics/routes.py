@@ -14,6 +14,7 @@ from chudong.analytics.service import Period, Scope, compute_index, explain, ind
 from chudong.kit import clock
 from chudong.portal.pages import page
 from chudong.portal.security import WebUser, staff_user
+from chudong.replica import ReadSessionDep
 from chudong.web.deps import SessionDep
 from chudong.web.i18n import current_language, gettext as _
 
@@ -37,7 +38,7 @@ def recent_months(today: dt.date, n: int) -> list[dt.date]:
 
 
 @router.get("/leader/index", include_in_schema=False)
-def index_page(request: Request, session: SessionDep, user: Leader, period: str | None = None,
+def index_page(request: Request, session: ReadSessionDep, user: Leader, period: str | None = None,
                unit: str | None = None, service: str | None = None, drill: str | None = None) -> Response:
     """Show the Decision 766 index with its indicators and a drill-down to dossiers."""
     p = Period.parse(period or _last_month())
@@ -114,7 +115,7 @@ REPORT_FILES = {"pdf": ("pdf", reports.to_pdf), "xlsx": ("xlsx", reports.to_xlsx
 
 
 @router.get("/leader/reports/monthly.{fmt}", include_in_schema=False)
-def monthly_download(fmt: str, session: SessionDep, user: Leader, period: str | None = None) -> Response:
+def monthly_download(fmt: str, session: ReadSessionDep, user: Leader, period: str | None = None) -> Response:
     """Download the monthly report as PDF, XLSX, CSV (per unit) or overdue.csv (every overdue dossier)."""
     from chudong.kit.errors import NotFound
 
@@ -142,7 +143,7 @@ def open_data_page(request: Request, session: SessionDep,
 
 
 @router.get("/open-data/index.json", tags=["open data"])
-def open_index_json(session: SessionDep, period: Annotated[str, Query(max_length=40)] = "",
+def open_index_json(session: ReadSessionDep, period: Annotated[str, Query(max_length=40)] = "",
                     unit: Annotated[str | None, Query(max_length=40)] = None,
                     service: Annotated[str | None, Query(max_length=60)] = None) -> JSONResponse:
     """Publish the Decision 766 index for a period as JSON (aggregates only, no personal data)."""
@@ -152,7 +153,7 @@ def open_index_json(session: SessionDep, period: Annotated[str, Query(max_length
 
 
 @router.get("/open-data/index.csv", tags=["open data"], response_class=Response)
-def open_index_csv(session: SessionDep, period: Annotated[str, Query(max_length=40)] = "",
+def open_index_csv(session: ReadSessionDep, period: Annotated[str, Query(max_length=40)] = "",
                    unit: Annotated[str | None, Query(max_length=40)] = None,
                    service: Annotated[str | None, Query(max_length=60)] = None) -> Response:
     """Publish the Decision 766 index indicators for a period as CSV."""

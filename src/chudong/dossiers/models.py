@@ -16,6 +16,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from chudong.db import Base, UTCDateTime
+from chudong.privacy.types import SealedDocument
 
 BigId = BigInteger().with_variant(Integer, "sqlite")
 _OPEN_SQL = "status IN ('confirmed', 'in_processing', 'supplement_requested')"
@@ -86,7 +87,7 @@ class Dossier(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     event_count: Mapped[int] = mapped_column(Integer, default=0)  # last timeline seq
     # {name: {value, source: registry|citizen|missing, path, record_id, agency, received_at, verified}}
-    fields: Mapped[dict] = mapped_column(JSON, default=dict)
+    fields: Mapped[dict] = mapped_column(SealedDocument("dossier"), default=dict)  # sealed at rest
     fields_total: Mapped[int] = mapped_column(Integer, default=0)
     fields_prefilled: Mapped[int] = mapped_column(Integer, default=0)
     prefill_share: Mapped[float] = mapped_column(Float, default=0.0)
@@ -128,7 +129,7 @@ class DossierEvent(Base):
     to_status: Mapped[str | None] = mapped_column(String(24), nullable=True)
     actor: Mapped[str] = mapped_column(String(80))  # system, citizen:<pid>, officer:<username>
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
-    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    data: Mapped[dict] = mapped_column(SealedDocument("dossier"), default=dict)  # sealed at rest
 
 
 class DossierAttachment(Base):
@@ -172,7 +173,7 @@ class DossierResult(Base):
     number: Mapped[str] = mapped_column(String(60), unique=True)
     issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     issued_by: Mapped[str] = mapped_column(String(80))
-    data: Mapped[dict] = mapped_column(JSON)
+    data: Mapped[dict] = mapped_column(SealedDocument("dossier"))  # sealed at rest
     nonce: Mapped[str] = mapped_column(String(32))
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
     revoked_reason: Mapped[str | None] = mapped_column(Text, nullable=True)

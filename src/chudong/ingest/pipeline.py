@@ -262,10 +262,18 @@ _AMBIGUOUS_WARDS = """INSERT INTO quality_issue (kind, person_id, field, value_a
         agency_code, status, detail, created_at)
     SELECT 'ambiguous_ward', {subject}, 'ward_code', CAST(s.ward_received AS TEXT), NULL,
            CAST(s.ward_code AS TEXT), s.rec_id, :agency, 'open',
-           'pre-2025 ward code split across several 2025 wards; the primary one was used', :now
+           :detail, :now
     FROM {stg} s
     WHERE s.ward_ambiguous = 1 AND NOT EXISTS (
         SELECT 1 FROM quality_issue q WHERE q.kind = 'ambiguous_ward' AND q.source_b = s.rec_id)"""
+
+
+
+def _ambiguous_detail() -> str:
+    """The detail of an ambiguous-ward issue, sealed: quality_issue.detail is sealed at rest, raw SQL seals here."""
+    from chudong.privacy.crypto import keyring
+
+    return keyring().seal("pre-2025 ward code split across several 2025 wards; the primary one was used", "record")
 
 
 # the subject's person id per staged record: the stage's own (persons), else an index probe by
@@ -740,7 +748,8 @@ class CsvRun:
         s.execute(bind(_UPDATE_SOURCE, now=True, own_person=own), when)
         for sql in AFTER_SQL.get(self.feed.name, []):
             s.execute(bind(sql))
-        s.execute(bind(_AMBIGUOUS_WARDS, now=True, own_person=own), {"agency": self.agency, "now": self.now})
+        s.execute(bind(_AMBIGUOUS_WARDS, now=True, own_person=own), {"agency": self.agency, "now": self.now,
+                                                                      "detail": _ambiguous_detail()})
 
 
 def write_id_issues(session: Session, agency: str, now: dt.datetime,

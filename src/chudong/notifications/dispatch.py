@@ -66,8 +66,7 @@ RECEIPT_CHANNELS = ("sms", "zalo")  # channels whose providers send delivery rec
 _N = Notification.__table__
 _E = NotificationEvent.__table__
 # What a dispatcher reads of a due row (the address column is decrypted by its column type), then the
-# message: PostgreSQL extracts the current channel's part of ``rendered`` (the rest is not sent),
-# SQLite reads all of ``rendered``.
+# message: all of ``rendered`` (sealed whole at rest), whose current channel's part is sent.
 _COLUMNS = (_N.c.id, _N.c.channel, _N.c.channel_index, _N.c.channels, _N.c.attempts, _N.c.urgent,
             _N.c.quiet_hours, _N.c.last_error, _N.c.destinations)
 
@@ -98,7 +97,7 @@ class Claimed:
     def of(cls, row: Any, message_only: bool) -> Claimed:
         """Build from a result row of :data:`_COLUMNS` and the channel's ``message`` (or all of ``rendered``)."""
         ch = row.channel
-        message = row.message if message_only else (row.rendered or {}).get(ch)
+        message = (row.rendered or {}).get(ch)  # sealed whole at rest: opened here, the channel's part picked
         return cls(row.id, ch, row.channel_index, row.channels, row.attempts, row.urgent, row.quiet_hours,
                    row.last_error, (row.destinations or {}).get(ch) or "", message or {})
 
@@ -122,7 +121,7 @@ def _due(now: Any) -> Any:
 
 
 # PostgreSQL's claim, built once (the time and the limit are parameters).
-_LOCK_DUE = (select(*_COLUMNS, _N.c.rendered[_N.c.channel].label("message"))
+_LOCK_DUE = (select(*_COLUMNS, _N.c.rendered)
              .where(*_due(bindparam("now", type_=_N.c.due_at.type))).order_by(_N.c.due_at)
              .limit(bindparam("limit", type_=Integer())).with_for_update(skip_locked=True))
 _LOCK_SETTINGS = text("SELECT set_config('enable_bitmapscan', 'off', true), "

@@ -12,7 +12,7 @@ from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, St
 from sqlalchemy.orm import Mapped, mapped_column
 
 from chudong.db import Base, UTCDateTime
-from chudong.privacy.types import SealedValues
+from chudong.privacy.types import SealedDocument, SealedValues
 
 _ID = BigInteger().with_variant(Integer, "sqlite")
 
@@ -57,7 +57,8 @@ class Notification(Base):
     channel_index: Mapped[int] = mapped_column(Integer, default=0)
     channel: Mapped[str] = mapped_column(String(10))
     destinations: Mapped[dict] = mapped_column(SealedValues("contact"))  # channel -> address, each sealed
-    rendered: Mapped[dict] = mapped_column(JSON)  # channel -> {subject, body, ...} as sent
+    rendered: Mapped[dict] = mapped_column(SealedDocument("message"))  # channel -> {subject, body, ...}, sealed
+    body_purged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)  # retention ran
     status: Mapped[str] = mapped_column(String(24), default=QUEUED)
     attempts: Mapped[int] = mapped_column(Integer, default=0)  # on the current channel
     due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
@@ -137,5 +138,5 @@ class DeliveryReceipt(Base):
     error_code: Mapped[str | None] = mapped_column(String(40), nullable=True)
     notification_id: Mapped[int | None] = mapped_column(ForeignKey("notification.id"), index=True, nullable=True)
     outcome: Mapped[str] = mapped_column(String(20))  # applied / duplicate / unknown / matched-later
-    payload: Mapped[dict] = mapped_column(JSON)
+    payload: Mapped[dict] = mapped_column(SealedDocument("receipt"))  # sealed at rest
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

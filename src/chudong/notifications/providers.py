@@ -22,9 +22,11 @@ from chudong.adapters.push.fcm import FcmPush
 from chudong.adapters.sms.base import SmsProvider
 from chudong.adapters.sms.fake import FakeSms
 from chudong.adapters.sms.http_gateway import HttpSmsGateway
+from chudong.adapters.sms.kannel import kannel_from_settings
 from chudong.adapters.zalo.base import ZaloProvider
 from chudong.adapters.zalo.fake import FakeZalo
 from chudong.adapters.zalo.zns import ZnsClient
+from chudong.config import get_settings
 from chudong.notifications.config import NotifySettings, get_notify_settings
 
 COOLDOWN = 30.0
@@ -118,6 +120,7 @@ def build_providers(ns: NotifySettings) -> Providers:
     t = ns.http_timeout_seconds
     sms: list[SmsProvider] = [HttpSmsGateway(g.name, g.url, g.api_key, priority=g.priority,
                                              rate_per_second=g.rate_per_second, timeout=t) for g in ns.sms_gateways]
+    sms += kannel_from_settings(get_settings())
     zalo = ZnsClient(ns.zalo_url, ns.zalo_access_token, rate_per_second=ns.zalo_rate_per_second, timeout=t) if ns.zalo_url else None
     email = SmtpEmail(ns.smtp_host, ns.smtp_port, ns.smtp_sender, starttls=ns.smtp_starttls, username=ns.smtp_username,
                       password=ns.smtp_password, timeout=t) if ns.smtp_host else None

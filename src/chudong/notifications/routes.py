@@ -79,6 +79,17 @@ async def receive_receipt(provider: str, request: Request, session: SessionDep,
     return JSONResponse(out.model_dump())
 
 
+@router.get("/api/v1/notifications/kannel/{provider}/dlr",
+            responses={401: {"description": "missing or wrong signature"}, 422: {"description": "unreadable type"}})
+def kannel_delivery_report(provider: Annotated[str, Path(pattern=_PROVIDER.pattern)], request: Request,
+                           session: SessionDep, id: str | None = None, type: str | None = None,
+                           sig: str | None = None) -> dict[str, object]:
+    """Apply a Kannel delivery report (the signed ``dlr-url`` Kannel calls; a repeat changes nothing)."""
+    from chudong.notifications.kannel_dlr import apply_kannel_report
+
+    return apply_kannel_report(session, request.app.state.settings.secret_key, provider, id, type, sig)
+
+
 @router.get("/api/v1/notifications/stats", response_model=list[StatsRowRead], dependencies=[Operator])
 def get_stats(session: SessionDep, since: StatsDay = None, until: StatsDay = None) -> list[StatsRowRead]:
     """Return sent / delivered / failed notifications per day, channel and service."""

@@ -13,14 +13,14 @@ from chudong.analytics import labels
 from chudong.portal import dashboard, review
 from chudong.portal.pages import page
 from chudong.portal.security import WebUser, staff_user
-from chudong.web.deps import SessionDep
+from chudong.replica import ReadSessionDep
 
 router = APIRouter(include_in_schema=False)
 Leader = Annotated[WebUser, Depends(staff_user("leader", "unit_head", "auditor", "operator"))]
 
 
 @router.get("/leader")
-def leader_dashboard(request: Request, session: SessionDep, user: Leader, days: int = 90) -> Response:
+def leader_dashboard(request: Request, session: ReadSessionDep, user: Leader, days: int = 90) -> Response:
     """Show live service figures for the province."""
     today = clock.today()
     days = min(max(days, 7), 366)

@@ -19,6 +19,7 @@ from chudong.portal.security import CsrfDep, OptionalUserDep, redirect
 from chudong.portal.signin import safe_next
 from chudong.portal.validation import parse_date, too_many_message
 from chudong.registry.models import Person
+from chudong.replica import ReadSessionDep
 from chudong.web.deps import SessionDep
 from chudong.web.i18n import gettext as _
 
@@ -102,7 +103,7 @@ def _second_factor_matches(person: Person, phone_last4: str, birth_date: str) ->
 
 
 @router.get("/overdue")
-def overdue(request: Request, session: SessionDep) -> Response:
+def overdue(request: Request, session: ReadSessionDep) -> Response:
     """List overdue dossiers per unit, anonymised (the sources require publishing them)."""
     from chudong.dossiers.statemachine import IN_PROGRESS
 

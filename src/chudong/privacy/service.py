@@ -56,9 +56,20 @@ PROTECTED_0010: tuple[Protected, ...] = (
     Protected("ingest_rejection", "record", "record"),
     Protected("notification", "destinations", "contact", "values"),
 )
+# sealed whole by revision 20261205_0020 (JSON documents become sealed text; ``quality_issue.detail`` was text)
+PROTECTED_0020: tuple[Protected, ...] = (
+    Protected("dossier", "fields", "dossier"),  # pre-filled ID numbers, incomes
+    Protected("dossier_event", "data", "dossier"),
+    Protected("dossier_result", "data", "dossier"),
+    Protected("life_event", "reason", "reason"),  # the explanation quotes incomes and facts
+    Protected("quality_issue", "detail", "record"),  # details quote the conflicting values (phones)
+    Protected("delivery_receipt", "payload", "receipt"),
+    Protected("notification", "rendered", "message"),  # message bodies, one-time codes included
+)
 PROTECTED: tuple[Protected, ...] = (*PROTECTED_0010,
                                     # revision 20261205_0017 (added empty: nothing to seal)
-                                    Protected("person", "old_id", "pid", hash_column="old_id_hash"))
+                                    Protected("person", "old_id", "pid", hash_column="old_id_hash"),
+                                    *PROTECTED_0020)
 
 
 def compact_json(obj: Any) -> str:
@@ -238,4 +249,4 @@ def protected_names(specs: Sequence[Protected] = PROTECTED) -> list[str]:
     return [f"{s.table}.{s.column}" for s in specs]
 
 
-__all__ = ["PROTECTED", "PROTECTED_0010", "Protected", "Report", "SealError", "compact_json", "protected_names", "run"]
+__all__ = ["PROTECTED", "PROTECTED_0010", "PROTECTED_0020", "Protected", "Report", "SealError", "compact_json", "protected_names", "run"]

@@ -99,8 +99,8 @@ class Sealed(TypeDecorator[str]):
         return keyring().open(value, self.kind)
 
 
-class SealedInt(TypeDecorator[int]):
-    """An integer sealed as its decimal text."""
+class _SealedWhole(TypeDecorator[Any]):
+    """A value sealed as ``kind`` with no search hash: it cannot be compared in SQL at all."""
 
     impl = Text
     cache_ok = True
@@ -110,6 +110,12 @@ class SealedInt(TypeDecorator[int]):
         super().__init__()
         self.kind = kind
         self.blind = None
+
+
+class SealedInt(_SealedWhole):
+    """An integer sealed as its decimal text."""
+
+    cache_ok = True  # SQLAlchemy reads it from each class itself
 
     def process_bind_param(self, value: int | None, dialect) -> str | None:  # type: ignore[override]
         if value is None:
@@ -223,3 +229,27 @@ def _listen(cls: type, attr: str, hash_attr: str, kind: str) -> None:
         setattr(target, hash_attr, None if value is None else keyring().blind(kind, value))
 
     event.listen(getattr(cls, attr), "set", on_set)
+
+
+class SealedDocument(_SealedWhole):
+    """A whole JSON document (object or list) sealed as one value: nothing of it is readable in SQL.
+
+    For documents read only whole, by the application: dossier fields, event and result data,
+    a life event's explanation, delivery receipts, message bodies.
+    """
+
+    cache_ok = True  # SQLAlchemy reads it from each class itself
+
+    def process_bind_param(self, value: Any, dialect) -> str | None:  # type: ignore[override]
+        if value is None:
+            return None
+        import json
+
+        return keyring().seal(json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True), self.kind)
+
+    def process_result_value(self, value: str | None, dialect) -> Any:  # type: ignore[override]
+        if value is None:
+            return None
+        import json
+
+        return json.loads(keyring().open(value, self.kind))

@@ -226,7 +226,7 @@ class QualityIssue(Base):
     source_b: Mapped[int | None] = mapped_column(ForeignKey("source_record.id"), nullable=True)
     agency_code: Mapped[str | None] = mapped_column(ForeignKey("agency.code"), index=True, nullable=True)
     status: Mapped[str] = mapped_column(String(12), default="open")  # open / resolved / dismissed
-    detail: Mapped[str] = mapped_column(Text, default="")
+    detail: Mapped[str] = mapped_column(Sealed("record"), default="")  # sealed: details quote the values
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 

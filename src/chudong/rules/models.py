@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from chudong.db import Base, UTCDateTime
+from chudong.privacy.types import SealedDocument
 
 
 class LifeEvent(Base):
@@ -29,5 +30,5 @@ class LifeEvent(Base):
     due_date: Mapped[dt.date] = mapped_column(Date)
     detected_on: Mapped[dt.date] = mapped_column(Date)
     # {"rule", "text_vi", "text_en", "parameters": [...], "source_records": [...], "facts": {...}}
-    reason: Mapped[dict] = mapped_column(JSON)
+    reason: Mapped[dict] = mapped_column(SealedDocument("reason"))  # sealed at rest
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
-from prometheus_client import generate_latest
 from sqlalchemy import func, select, text
 
 from chudong.geo.models import Ward
 from chudong.web import i18n
 from chudong.web.deps import SessionDep
-from chudong.web.metrics import REGISTRY, authorise_scrape
+from chudong.web.metrics import authorise_scrape, scrape
 from chudong.web.templating import render
 
 router = APIRouter()
@@ -55,4 +54,4 @@ def healthz(request: Request) -> JSONResponse:
 def metrics(request: Request, session: SessionDep) -> Response:
     """Expose Prometheus metrics (bearer ``CHUDONG_METRICS_TOKEN`` or a signed-in operator)."""
     authorise_scrape(request, session)
-    return Response(generate_latest(REGISTRY), media_type="text/plain; version=0.0.4; charset=utf-8")
+    return Response(scrape(request.app.state), media_type="text/plain; version=0.0.4; charset=utf-8")

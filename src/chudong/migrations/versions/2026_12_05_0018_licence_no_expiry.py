@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "20261205_0018"
-down_revision = "20261204_0016"
+down_revision = "20261205_0017"
 branch_labels = None
 depends_on = None
 

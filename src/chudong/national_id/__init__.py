@@ -1,0 +1,1 @@
+"""National sign-in: citizens sign in through the national electronic identity (OpenID Connect, see auth/oidc.py)."""
