@@ -1,7 +1,7 @@
 """registry: a licence can say it has no expiry (feeds v1.1 ``expires_on = none``)
 
 Revision ID: 20261205_0018
-Revises: 20261204_0016
+Revises: 20261205_0017
 
 ``licence.expires_on`` empty now means "not supplied: derive the term by the law in force on the
 issue date"; ``no_expiry`` records the fact "this document has no expiry" sent by the agency.

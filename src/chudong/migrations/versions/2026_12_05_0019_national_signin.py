@@ -1,7 +1,7 @@
 """national sign-in: one-use states of OpenID Connect sign-ins
 
-Revision ID: 20261205_0020a
-Revises: 20261205_0020
+Revision ID: 20261205_0019
+Revises: 20261205_0018
 
 ``national_signin_attempt``: the hash of each state sent to the national identity provider, so its answer
 is accepted once and only within minutes. (Issue #20 lead: chained after H20b's 0020 in the shared branch;

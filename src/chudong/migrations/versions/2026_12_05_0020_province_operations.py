@@ -1,7 +1,7 @@
 """operations: worker lanes; dossier contents, life-event reasons, receipts and message bodies sealed
 
 Revision ID: 20261205_0020
-Revises: 20261204_0016
+Revises: 20261205_0019
 
 ``worker_lane``: what each lane of each running worker is doing, for ``/metrics``.
 
