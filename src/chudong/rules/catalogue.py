@@ -225,13 +225,17 @@ def _notice_parts(texts: dict[str, Any]) -> dict[str, str]:
     return parts
 
 
-def _notice_problems(step: str, tid: str, template: dict[str, str]) -> list[str]:
-    """Why a service step's notice template cannot be acted on: no action, or no deadline declared."""
+def _notice_problems(step: str, tid: str, template: dict[str, str], dated: bool = True) -> list[str]:
+    """Why a service step's notice template cannot be acted on: no action, or no deadline declared.
+
+    ``dated`` is false for a service whose steps ask nothing by a date (a document the law already made
+    void: there is no date left to act by), so its templates may declare ``deadline: null``.
+    """
     why = [f"notice template {tid!r} needs action.{lang} (what the citizen is asked to do)"
            for lang in ("vi", "en") if not template.get(f"action_{lang}", "").strip()]
     if "deadline" not in template:
         why.append(f"notice template {tid!r} needs 'deadline': the placeholder of the date to act by, or null")
-    elif not template["deadline"] and step not in NO_DEADLINE_STEPS:
+    elif not template["deadline"] and step not in NO_DEADLINE_STEPS and dated:
         why.append(f"notice template {tid!r} is used for step {step!r}, which has a deadline; name its placeholder")
     return why
 
@@ -565,7 +569,9 @@ def _validate_service(
         elif tid not in templates:
             problems.append((file, f"templates.{step}", f"missing template {tid!r} (not in any templates/*.yaml)"))
         else:
-            problems.extend((file, f"templates.{step}", why) for why in _notice_problems(step, tid, templates[tid]))
+            dated = svc.trigger.get("type") != "document_void"
+            problems.extend((file, f"templates.{step}", why)
+                            for why in _notice_problems(step, tid, templates[tid], dated))
     ttype = svc.trigger.get("type")
     if ttype not in _TRIGGER_MODELS:
         problems.append((file, "trigger.type", f"unknown trigger type {ttype!r} (known: {', '.join(TRIGGER_TYPES)})"))
