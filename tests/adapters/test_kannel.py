@@ -69,7 +69,7 @@ def test_report_signature_and_type_are_checked():
         parse_report(KEY, "cd-2-sms", "1", sig)
     with pytest.raises(ReportError, match="^type: 3"):
         parse_report(KEY, "cd-1-sms", "3", sig)
-    with pytest.raises(ReportError, match="^id:"):
+    with pytest.raises(ReportError, match="^sig:"):
         parse_report(KEY, "", "1", sig)
 
 

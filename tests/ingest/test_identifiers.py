@@ -18,7 +18,7 @@ HOLDER = {"name": "Nguyễn Thị Lan", "birth": "1990-05-12", "sex": "F"}
 
 def _row(feed: str, n: int, pid: str) -> dict[str, str]:
     if feed == "licences":
-        return {"source_key": f"K{n}", "kind": "driving_licence", "licence_class": "B", "number": f"N{n}",
+        return {"source_key": f"K{n}", "kind": "driving_licence", "licence_class": "B2", "number": f"N{n}",
                 "holder_pid": pid, "holder_name": HOLDER["name"], "holder_birth_date": HOLDER["birth"],
                 "holder_sex": HOLDER["sex"], "issued_on": "2020-01-15", "expires_on": "2030-01-15",
                 "issuing_agency": "Sở GTVT"}

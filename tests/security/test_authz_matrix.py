@@ -126,6 +126,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/feeds/runs/{run_id}/rejections"): "api_agency_run",
     # notifications API
     ("POST", "/api/v1/notifications/receipts/{provider}"): "webhook",
+    ("GET", "/api/v1/notifications/kannel/{provider}/dlr"): "webhook",  # signed dlr-url: an HMAC of the message id
     ("GET", "/api/v1/notifications/stats"): "api_operator", ("GET", "/api/v1/notifications/failures"): "api_operator",
     ("GET", "/api/v1/notifications/inbox/{person_id}"): "api_operator",
     ("PUT", "/api/v1/notifications/preferences/{person_id}"): "api_operator",

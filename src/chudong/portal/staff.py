@@ -210,14 +210,14 @@ async def bulk_approve(request: Request, session: SessionDep, user: Officer) -> 
     """Approve every selected dossier whose fields are all verified."""
     form = await request.form()
     codes = [str(c) for c in form.getlist("codes")]
-    for code in codes:  # one click approves only dossiers with nothing to look at
-        d = dossiers.for_officer(session, user.principal, code, "processing")
-        if review.concerns(d):
-            return _queue_error(request, user, Unprocessable(
-                "a selected dossier has fields to check: open it and approve it on its own page", field="codes"))
     try:
         with session.begin_nested():
+            # bulk_approve names every dossier of another unit or in the wrong state; one click then
+            # approves only dossiers with nothing to look at
             done = dossiers.bulk_approve(session, user.principal, codes)
+            if any(review.concerns(d) for d in done):
+                raise Unprocessable("a selected dossier has fields to check: open it and approve it on its own page",
+                                    field="codes")
     except ChudongError as exc:
         return _queue_error(request, user, exc)
     return redirect(f"/officer/queue?approved={len(done)}")

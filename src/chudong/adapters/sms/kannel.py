@@ -53,8 +53,8 @@ class ReportError(ValueError):
 
 def parse_report(key: bytes, message_id: str | None, kannel_type: str | None, signature: str | None) -> DeliveryReport:
     """Check a report's signature and read its type; raise ReportError naming what is wrong."""
-    if not message_id or len(message_id) > 120:
-        raise ReportError("id: missing or longer than 120 characters")
+    if not message_id or len(message_id) > 120:  # nothing a signature could have been made over: unauthorised
+        raise ReportError("sig: the message id is missing or longer than 120 characters, so no signature can match")
     if not signature or not hmac.compare_digest(dlr_signature(key, message_id), signature):
         raise ReportError(f"sig: missing or wrong signature for message {message_id}")
     try:
