@@ -8,7 +8,7 @@ demo:
 test:
 	@scripts/bootstrap.sh
 	@scripts/ensure-services.sh
-	.venv/bin/python -m pytest $(PYTEST_ARGS)
+	.venv/bin/python -m pytest -n 2 $(PYTEST_ARGS)
 
 # The developer's quick loop: SQLite only, no browser, no slow scenarios, two processes.
 test-quick:

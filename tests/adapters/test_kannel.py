@@ -71,6 +71,8 @@ def test_report_signature_and_type_are_checked():
         parse_report(KEY, "cd-1-sms", "3", sig)
     with pytest.raises(ReportError, match="^sig:"):
         parse_report(KEY, "", "1", sig)
+    with pytest.raises(ReportError, match="^sig:"):  # found by the fuzzer: a non-ASCII signature was a 500
+        parse_report(KEY, "cd-1-sms", "1", "Îa¤uå")
 
 
 def test_dlr_route_refuses_forged_and_applies_once(client, engine, session, clock):

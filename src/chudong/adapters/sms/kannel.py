@@ -55,7 +55,9 @@ def parse_report(key: bytes, message_id: str | None, kannel_type: str | None, si
     """Check a report's signature and read its type; raise ReportError naming what is wrong."""
     if not message_id or len(message_id) > 120:  # nothing a signature could have been made over: unauthorised
         raise ReportError("sig: the message id is missing or longer than 120 characters, so no signature can match")
-    if not signature or not hmac.compare_digest(dlr_signature(key, message_id), signature):
+    # compared as bytes: compare_digest refuses str with non-ASCII characters (a forged report may carry any)
+    if not signature or not hmac.compare_digest(dlr_signature(key, message_id).encode(),
+                                                signature.encode("utf-8", "surrogatepass")):
         raise ReportError(f"sig: missing or wrong signature for message {message_id}")
     try:
         t = int(kannel_type or "")
